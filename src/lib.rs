@@ -1,0 +1,12 @@
+//! stackwiz: one core library behind two thin faces, the CLI (`cli`, `run`) and the MCP
+//! server (`mcp`). Both call the operations in `ops`; nothing is written twice.
+
+pub mod config;
+pub mod error;
+pub mod ops;
+pub mod docker;
+pub mod envfile;
+pub mod perms;
+pub mod stack;
+pub mod template;
+pub mod validate;

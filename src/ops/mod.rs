@@ -1,0 +1,32 @@
+//! The operations both faces call. The CLI (`cli`) and the MCP server (`mcp`) turn their
+//! input into these calls and render the returned reports; no operation is written twice.
+//!
+//! Every operation returns a serializable report. `--json` and MCP `structuredContent` are
+//! the report serialized; the CLI's human output is [`Report::human`]. Reports never hold a
+//! secret (token, `.env` values, generated keys).
+
+use serde::Serialize;
+
+use crate::config::Config;
+
+pub mod dns;
+
+/// What an operation returns: JSON for scripts and agents, a few lines for people.
+pub trait Report: Serialize {
+    fn human(&self) -> String;
+}
+
+/// Where docker's own progress output goes for long operations (up, pull, down).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stream {
+    /// Human mode on a terminal: docker's progress goes to our stderr as it happens.
+    Terminal,
+    /// `--json` and MCP: captured; never reaches our stdout.
+    Capture,
+}
+
+/// Everything an operation needs: the resolved configuration and how to treat child output.
+pub struct Ctx {
+    pub cfg: Config,
+    pub stream: Stream,
+}
