@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod error;
+pub mod mcp;
 pub mod ops;
 pub mod docker;
 pub mod envfile;
