@@ -125,6 +125,8 @@ pub struct Config {
     pub docker: String,
     /// `--context NAME`, passed to every docker call.
     pub context: Option<String>,
+    /// DOCKER_HOST as docker will see it (for `doctor`'s socket check).
+    pub docker_host: Option<String>,
     pub dns: DnsConfig,
     pub read_only: bool,
     /// The config file that was read, if any.
@@ -260,6 +262,7 @@ impl Config {
             certresolver,
             docker,
             context,
+            docker_host: env.get("DOCKER_HOST").map(String::from),
             dns: DnsConfig {
                 token,
                 api_url: api_url.trim_end_matches('/').to_string(),

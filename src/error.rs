@@ -45,6 +45,8 @@ pub enum Error {
     Partial { done: String, source: Box<Error>, retry: String },
     /// Anything else operational, already phrased for the user.
     Other { message: String, hint: Option<String> },
+    /// The command already printed its own account of the failure (doctor's checklist).
+    Reported(String),
 }
 
 impl Error {
@@ -83,7 +85,8 @@ impl Error {
             | Error::Http { .. }
             | Error::NoToken
             | Error::Partial { .. }
-            | Error::Other { .. } => 1,
+            | Error::Other { .. }
+            | Error::Reported(_) => 1,
         }
     }
 
@@ -107,7 +110,8 @@ impl Error {
             | Error::Http { .. }
             | Error::NoToken
             | Error::Partial { .. }
-            | Error::Other { .. } => true,
+            | Error::Other { .. }
+            | Error::Reported(_) => true,
         }
     }
 
@@ -130,6 +134,7 @@ impl Error {
             Error::NoToken => "no_token",
             Error::Partial { .. } => "partial",
             Error::Other { .. } => "error",
+            Error::Reported(_) => "reported",
         }
     }
 
@@ -159,7 +164,8 @@ impl Error {
             | Error::InvalidMany(_)
             | Error::Template { .. }
             | Error::Io { .. }
-            | Error::Http { .. } => None,
+            | Error::Http { .. }
+            | Error::Reported(_) => None,
         }
     }
 }
@@ -229,6 +235,7 @@ impl fmt::Display for Error {
             Error::NoToken => write!(f, "Cloudflare API token not configured"),
             Error::Partial { done, source, .. } => write!(f, "{done}, but {source}"),
             Error::Other { message, .. } => write!(f, "{message}"),
+            Error::Reported(message) => write!(f, "{message}"),
         }
     }
 }

@@ -1,6 +1,8 @@
 //! stackwiz: one core library behind two thin faces, the CLI (`cli`, `run`) and the MCP
 //! server (`mcp`). Both call the operations in `ops`; nothing is written twice.
 
+pub mod cloudflare;
+pub mod cli;
 pub mod config;
 pub mod error;
 pub mod mcp;
@@ -11,3 +13,5 @@ pub mod perms;
 pub mod stack;
 pub mod template;
 pub mod validate;
+pub mod http;
+pub mod ip;

@@ -1,1 +1,46 @@
-fn main() {}
+//! The binary: parse the command line, run it, map the outcome to an exit status and one
+//! `error:` line (plus a `hint:` line where one helps) on stderr.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use stackwiz::cli::{self, Cli};
+use stackwiz::error::Error;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let json = cli.global.json;
+    match cli::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            report(&e, json);
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}
+
+fn report(e: &Error, json: bool) {
+    if let Error::Reported(_) = e {
+        return;
+    }
+    match e {
+        Error::InvalidMany(errors) => errors.iter().for_each(|e| eprintln!("error: {e}")),
+        _ => eprintln!("error: {e}"),
+    }
+    if let Some(hint) = e.hint() {
+        eprintln!("hint: {hint}");
+    }
+    if json {
+        let body = serde_json::json!({
+            "ok": false,
+            "error": { "kind": e.kind(), "message": e.to_string(), "hint": e.hint(), "exit_code": e.exit_code() }
+        });
+        println!("{body}");
+    }
+}

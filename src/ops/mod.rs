@@ -10,6 +10,8 @@ use serde::Serialize;
 use crate::config::Config;
 
 pub mod dns;
+pub mod doctor;
+pub mod stacks;
 
 /// What an operation returns: JSON for scripts and agents, a few lines for people.
 pub trait Report: Serialize {

@@ -1,0 +1,181 @@
+//! `stackwiz doctor`: the design document's verification steps as a checklist. Each check
+//! says ✓ or ✗ and, when it fails, the one command or setting that fixes it. `--fix` creates
+//! what can be created (the base dir, the network). The token's value is never shown.
+
+use std::ffi::CString;
+use std::fmt::Write as _;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::{Ctx, Report};
+
+#[derive(Debug, Serialize)]
+pub struct Check {
+    pub name: String,
+    pub ok: bool,
+    /// A failing required check makes `doctor` exit 1.
+    pub required: bool,
+    pub detail: String,
+    pub fix: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Doctor {
+    pub ok: bool,
+    pub checks: Vec<Check>,
+}
+
+impl Report for Doctor {
+    fn human(&self) -> String {
+        let mut out = String::new();
+        for c in &self.checks {
+            let mark = if c.ok { "✓" } else if c.required { "✗" } else { "!" };
+            let _ = writeln!(out, "{mark} {}: {}", c.name, c.detail);
+            if let (false, Some(fix)) = (c.ok, &c.fix) {
+                let _ = writeln!(out, "    fix: {fix}");
+            }
+        }
+        let _ = writeln!(out, "{}", if self.ok { "all required checks passed" } else { "some required checks failed" });
+        out
+    }
+}
+
+fn check(name: &str, required: bool, result: Result<String, (String, String)>) -> Check {
+    match result {
+        Ok(detail) => Check { name: name.into(), ok: true, required, detail, fix: None },
+        Err((detail, fix)) => Check { name: name.into(), ok: false, required, detail, fix: Some(fix) },
+    }
+}
+
+fn writable(path: &Path) -> bool {
+    let Ok(c) = CString::new(path.as_os_str().as_bytes()) else { return false };
+    // SAFETY: a valid NUL-terminated path.
+    unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
+}
+
+pub fn doctor(ctx: &Ctx, fix: bool) -> Doctor {
+    let cfg = &ctx.cfg;
+    let mut checks = Vec::new();
+
+    if fix && !cfg.base_dir.exists() {
+        let _ = std::fs::create_dir_all(&cfg.base_dir);
+    }
+    let base = cfg.base_dir.display();
+    checks.push(check(
+        "base dir",
+        true,
+        if !cfg.base_dir.is_dir() {
+            Err((format!("{base} does not exist"), format!("stackwiz init (or mkdir -p {base})")))
+        } else if !writable(&cfg.base_dir) {
+            Err((format!("{base} is not writable by this user"), "run as root, or set STACKWIZ_BASE_DIR to a folder you own".into()))
+        } else {
+            Ok(format!("{base} exists and is writable"))
+        },
+    ));
+
+    checks.push(check(
+        "templates",
+        true,
+        match super::stacks::templates(cfg) {
+            Ok(t) => {
+                let from_folder = t.templates.iter().filter(|k| k.source != "embedded").count();
+                Ok(format!(
+                    "{} types ({} from {}, the rest embedded)",
+                    t.templates.len(),
+                    from_folder,
+                    cfg.templates_dir.display()
+                ))
+            }
+            Err(e) => Err((e.to_string(), format!("fix or remove the file in {}", cfg.templates_dir.display()))),
+        },
+    ));
+
+    let docker = ctx.docker();
+    let program = docker.program_path();
+    checks.push(check(
+        "docker CLI",
+        true,
+        match &program {
+            Some(p) => Ok(p.display().to_string()),
+            None => Err((format!("`{}` not found on PATH", cfg.docker), "install Docker (apt-get install docker.io) or set STACKWIZ_DOCKER".into())),
+        },
+    ));
+
+    let engine = docker.server_version();
+    let socket = cfg
+        .docker_host
+        .as_deref()
+        .map(|h| h.strip_prefix("unix://").map(String::from))
+        .unwrap_or_else(|| cfg.context.is_none().then(|| "/var/run/docker.sock".to_string()));
+    checks.push(check(
+        "docker engine",
+        true,
+        match (&engine, &socket) {
+            (Ok(v), _) => Ok(format!("reachable, version {v}")),
+            (Err(_), Some(sock)) if Path::new(sock).exists() && !writable(Path::new(sock)) => Err((
+                format!("this user may not use the socket {sock}"),
+                "add the user to the `docker` group (then log in again), or run as root".into(),
+            )),
+            (Err(e), _) => Err((
+                first_line(&e.to_string()),
+                "start the engine (systemctl start docker) or point DOCKER_HOST / --context at it".into(),
+            )),
+        },
+    ));
+
+    checks.push(check(
+        "compose",
+        true,
+        match docker.compose_version() {
+            Ok(v) => Ok(match docker.compose_kind() {
+                Ok(crate::docker::Compose::Standalone(p)) => format!("{} version {v}", p.display()),
+                _ => format!("docker compose version {v}"),
+            }),
+            Err(e) => Err((first_line(&e.to_string()), "install docker-compose-plugin (or the Compose v2 binary as ~/.docker/cli-plugins/docker-compose)".into())),
+        },
+    ));
+
+    let network = match &engine {
+        Err(_) => Err(("not checked: the engine is not reachable".to_string(), "fix the engine first".to_string())),
+        Ok(_) => match docker.network_exists(&cfg.network) {
+            Ok(true) => Ok(format!("{} exists", cfg.network)),
+            Ok(false) if fix => match docker.network_create(&cfg.network) {
+                Ok(()) => Ok(format!("{} created", cfg.network)),
+                Err(e) => Err((first_line(&e.to_string()), format!("docker network create {}", cfg.network))),
+            },
+            Ok(false) => Err((format!("{} does not exist", cfg.network), format!("stackwiz doctor --fix (or docker network create {})", cfg.network))),
+            Err(e) => Err((first_line(&e.to_string()), format!("docker network create {}", cfg.network))),
+        },
+    };
+    checks.push(check("network", true, network));
+
+    checks.push(check(
+        "owner",
+        true,
+        match crate::perms::resolve(&cfg.default_user, &cfg.default_group) {
+            Ok(_) => Ok(format!("stacks will belong to {}:{}", cfg.default_user, cfg.default_group)),
+            Err(e) => Err((e.to_string(), e.hint().unwrap_or_else(|| "set STACKWIZ_DEFAULT_USER and STACKWIZ_DEFAULT_GROUP".into()))),
+        },
+    ));
+
+    let token = match &cfg.dns.token {
+        None => Err((
+            "Cloudflare API token not configured (needed only for DNS)".to_string(),
+            "export STACKWIZ_CF_API_TOKEN=... (see stackwiz config)".to_string(),
+        )),
+        Some(t) => match super::dns::verify_token(cfg) {
+            Ok(status) => Ok(format!("found ({}), {status}", t.source)),
+            Err(e) => Err((format!("found ({}) but {}", t.source, first_line(&e.to_string())), e.hint().unwrap_or_else(|| "create a token with Zone:DNS:Edit permission".into()))),
+        },
+    };
+    checks.push(check("cloudflare token", false, token));
+
+    let ok = checks.iter().all(|c| c.ok || !c.required);
+    Doctor { ok, checks }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or(s).to_string()
+}

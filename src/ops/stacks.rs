@@ -1,0 +1,616 @@
+//! Stack operations: create, validate, templates, init, config, list, status, start, stop,
+//! restart, down, update, logs and remove. Each takes a request, does the work through
+//! `stack`, `template` and `docker`, and returns a report both faces render.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Ctx, Report};
+use crate::config::{Config, Entry};
+use crate::docker::{Docker, Service};
+use crate::envfile;
+use crate::error::{Error, Result};
+use crate::stack::{self, CreateRequest, StackMeta};
+use crate::template::{self, KindInfo};
+
+impl Ctx {
+    pub fn docker(&self) -> Docker {
+        Docker::new(&self.cfg, self.stream)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// create / validate
+
+/// The result of `create` (and of a dry run).
+#[derive(Debug, Serialize)]
+pub struct Created {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub path: PathBuf,
+    pub domain: String,
+    pub image: Option<String>,
+    pub port: Option<u16>,
+    pub host_port: Option<u16>,
+    /// Paths inside the stack folder.
+    pub files: Vec<String>,
+    pub dry_run: bool,
+    pub started: bool,
+    /// The DNS record change, when `--dns` was asked.
+    pub dns: Option<serde_json::Value>,
+    /// Dry run only: the rendered files, `.env` values redacted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rendered: Option<BTreeMap<String, String>>,
+    /// The command to run next.
+    pub next: String,
+}
+
+impl Report for Created {
+    fn human(&self) -> String {
+        let mut out = String::new();
+        if let Some(rendered) = &self.rendered {
+            for (file, text) in rendered {
+                let _ = writeln!(out, "--- {}/{file}", self.path.display());
+                out.push_str(text);
+                if !text.ends_with('\n') {
+                    out.push('\n');
+                }
+            }
+            let _ = writeln!(out, "(dry run: nothing was written; .env values are shown as ****)");
+            return out;
+        }
+        let _ = writeln!(out, "Created stack {} ({}) at {}", self.name, self.kind, self.path.display());
+        let mut facts = vec![format!("domain: {}", self.domain)];
+        facts.extend(self.image.as_ref().map(|i| format!("image: {i}")));
+        facts.extend(self.port.map(|p| format!("port: {p}")));
+        facts.extend(self.host_port.map(|p| format!("host port: {p}")));
+        let _ = writeln!(out, "  {}", facts.join("  "));
+        if self.dns.is_some() {
+            let _ = writeln!(out, "  DNS record for {} is in place", self.domain);
+        }
+        if self.started {
+            let _ = writeln!(out, "  started");
+        }
+        let _ = writeln!(out, "Next: {}", self.next);
+        out
+    }
+}
+
+/// Validate, render and (unless `dry_run`) write a stack; then create its DNS record and
+/// start it when asked. A failure after the files are written keeps the stack and says how
+/// to retry.
+pub fn create(ctx: &Ctx, req: &CreateRequest, dry_run: bool) -> Result<Created> {
+    let plan = stack::plan(&ctx.cfg, req)?;
+    let mut report = Created {
+        name: plan.name.clone(),
+        kind: plan.kind.clone(),
+        path: plan.path.clone(),
+        domain: plan.domain.clone(),
+        image: plan.image.clone(),
+        port: plan.port,
+        host_port: plan.host_port,
+        files: plan.files(),
+        dry_run,
+        started: false,
+        dns: None,
+        rendered: None,
+        next: format!("stackwiz start {}", plan.name),
+    };
+    if dry_run {
+        let mut rendered = BTreeMap::new();
+        rendered.insert(stack::COMPOSE_FILE.to_string(), plan.compose.clone());
+        rendered.insert(stack::ENV_FILE.to_string(), envfile::redact(&plan.env));
+        report.rendered = Some(rendered);
+        report.next = format!("stackwiz create {} (without --dry-run)", plan.name);
+        return Ok(report);
+    }
+    stack::write(&ctx.cfg, &plan)?;
+    let done = format!("stack {} was created at {}", plan.name, plan.path.display());
+    if req.dns {
+        let change = super::dns::create_for_stack(ctx, &plan.name, &plan.domain).map_err(|e| Error::Partial {
+            done: done.clone(),
+            source: Box::new(e),
+            retry: format!("stackwiz dns create {} --stack {}", plan.domain, plan.name),
+        })?;
+        report.dns = Some(serde_json::to_value(change).unwrap_or_default());
+    }
+    if req.start {
+        start_stack(ctx, &plan.name, &plan.path).map_err(|e| Error::Partial {
+            done: done.clone(),
+            source: Box::new(e),
+            retry: format!("stackwiz start {}", plan.name),
+        })?;
+        report.started = true;
+        report.next = format!("stackwiz status {}", plan.name);
+    }
+    Ok(report)
+}
+
+/// What `validate_stack` reports: the plan, or every problem.
+#[derive(Debug, Serialize)]
+pub struct Validation {
+    pub valid: bool,
+    pub problems: Vec<String>,
+    pub would_create: Option<Created>,
+}
+
+impl Report for Validation {
+    fn human(&self) -> String {
+        if self.valid {
+            self.would_create.as_ref().map(Report::human).unwrap_or_default()
+        } else {
+            self.problems.iter().map(|p| format!("✗ {p}\n")).collect()
+        }
+    }
+}
+
+/// A dry run that reports every validation problem instead of failing on them.
+pub fn validate(ctx: &Ctx, req: &CreateRequest) -> Result<Validation> {
+    match create(ctx, req, true) {
+        Ok(created) => Ok(Validation { valid: true, problems: Vec::new(), would_create: Some(created) }),
+        Err(Error::InvalidMany(errors)) => Ok(Validation {
+            valid: false,
+            problems: errors.iter().map(ToString::to_string).collect(),
+            would_create: None,
+        }),
+        Err(e @ (Error::Invalid { .. } | Error::Template { .. } | Error::Permission { .. })) => {
+            Ok(Validation { valid: false, problems: vec![e.to_string()], would_create: None })
+        }
+        Err(e) => Err(e),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// templates / init / config
+
+#[derive(Debug, Serialize)]
+pub struct Templates {
+    pub templates_dir: PathBuf,
+    pub templates: Vec<KindInfo>,
+}
+
+impl Report for Templates {
+    fn human(&self) -> String {
+        let mut out = String::new();
+        for t in &self.templates {
+            let _ = writeln!(out, "{:<12} {:<10} {}", t.name, t.source.replace(&format!("{}/", self.templates_dir.display()), ""), t.description);
+        }
+        out
+    }
+}
+
+pub fn templates(cfg: &Config) -> Result<Templates> {
+    let kinds = template::all(cfg)?;
+    Ok(Templates { templates_dir: cfg.templates_dir.clone(), templates: kinds.iter().map(|k| k.info()).collect() })
+}
+
+/// The text of one template type (compose and env), for `template://TYPE`.
+pub fn template_text(cfg: &Config, kind: &str) -> Result<String> {
+    let k = template::find(cfg, kind)?;
+    let mut text = format!("# {}\n{}", k.compose.origin, k.compose.body);
+    if let Some(env) = &k.env {
+        let _ = write!(text, "\n# {}\n{}", env.origin, env.body);
+    }
+    Ok(text)
+}
+
+#[derive(Debug, Serialize)]
+pub struct Init {
+    pub base_dir: PathBuf,
+    pub templates_dir: PathBuf,
+    pub created_dirs: Vec<PathBuf>,
+    pub written: Vec<PathBuf>,
+    pub kept: Vec<PathBuf>,
+    /// `created`, `exists`, or why it was not checked.
+    pub network: String,
+}
+
+impl Report for Init {
+    fn human(&self) -> String {
+        let mut out = String::new();
+        for d in &self.created_dirs {
+            let _ = writeln!(out, "created {}", d.display());
+        }
+        for f in &self.written {
+            let _ = writeln!(out, "wrote {}", f.display());
+        }
+        if !self.kept.is_empty() {
+            let _ = writeln!(out, "kept {} existing template file(s)", self.kept.len());
+        }
+        let _ = writeln!(out, "network: {}", self.network);
+        if self.created_dirs.is_empty() && self.written.is_empty() {
+            out.insert_str(0, "already initialised; nothing changed\n");
+        }
+        out
+    }
+}
+
+/// Create the base dir and templates folder, write the embedded templates there as editable
+/// files (never overwriting one), and create the network when the engine is reachable.
+pub fn init(ctx: &Ctx) -> Result<Init> {
+    let cfg = &ctx.cfg;
+    let mut report = Init {
+        base_dir: cfg.base_dir.clone(),
+        templates_dir: cfg.templates_dir.clone(),
+        created_dirs: Vec::new(),
+        written: Vec::new(),
+        kept: Vec::new(),
+        network: String::new(),
+    };
+    for dir in [&cfg.base_dir, &cfg.templates_dir] {
+        if !dir.is_dir() {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io("create folder", dir, e))?;
+            report.created_dirs.push(dir.clone());
+        }
+    }
+    for (file, text) in template::embedded_files() {
+        let path = cfg.templates_dir.join(file);
+        let created = std::fs::OpenOptions::new().write(true).create_new(true).open(&path);
+        match created {
+            Ok(mut f) => {
+                use std::io::Write;
+                f.write_all(text.as_bytes()).map_err(|e| Error::io("write", &path, e))?;
+                report.written.push(path);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => report.kept.push(path),
+            Err(e) => return Err(Error::io("write", &path, e)),
+        }
+    }
+    let docker = ctx.docker();
+    report.network = match docker.server_version() {
+        Err(e) => format!("not checked, the engine is not reachable ({})", first_line(&e.to_string())),
+        Ok(_) => match docker.ensure_network(&cfg.network)? {
+            true => format!("{} created", cfg.network),
+            false => format!("{} exists", cfg.network),
+        },
+    };
+    Ok(report)
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or(s)
+}
+
+#[derive(Debug, Serialize)]
+pub struct ConfigReport {
+    pub settings: Vec<Entry>,
+    pub warnings: Vec<String>,
+}
+
+impl Report for ConfigReport {
+    fn human(&self) -> String {
+        let width = self.settings.iter().map(|e| e.key.len()).max().unwrap_or(0);
+        let mut out = String::new();
+        for e in &self.settings {
+            let _ = writeln!(out, "{:<width$}  {}  ({})", e.key, e.value, e.source);
+        }
+        out
+    }
+}
+
+pub fn config(cfg: &Config) -> ConfigReport {
+    ConfigReport { settings: cfg.entries.clone(), warnings: cfg.warnings.clone() }
+}
+
+// ---------------------------------------------------------------------------------------
+// list / status
+
+#[derive(Debug, Serialize)]
+pub struct ListedStack {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub domain: Option<String>,
+    /// running, partly running, stopped, not started, unknown, or orphan.
+    pub status: String,
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Serialize)]
+pub struct List {
+    pub base_dir: PathBuf,
+    pub stacks: Vec<ListedStack>,
+    /// Compose projects whose folder was inside the base dir but is gone.
+    pub orphans: Vec<ListedStack>,
+    /// Set when states could not be read (engine unreachable).
+    pub warning: Option<String>,
+}
+
+impl Report for List {
+    fn human(&self) -> String {
+        let mut out = String::new();
+        if self.stacks.is_empty() && self.orphans.is_empty() {
+            let _ = writeln!(out, "no stacks in {} (create one: stackwiz create NAME --image IMAGE --port PORT)", self.base_dir.display());
+        }
+        for s in self.stacks.iter().chain(&self.orphans) {
+            let _ = writeln!(
+                out,
+                "{:<24} {:<12} {:<16} {}",
+                s.name,
+                s.kind.as_deref().unwrap_or("-"),
+                s.status,
+                s.domain.as_deref().unwrap_or("-")
+            );
+        }
+        if let Some(w) = &self.warning {
+            let _ = writeln!(out, "warning: {w}");
+        }
+        out
+    }
+}
+
+/// `running(2), exited(1)` → a stack status word.
+fn summarize(status: &str) -> &'static str {
+    let mut running = 0;
+    let mut other = 0;
+    for part in status.split(',') {
+        let part = part.trim();
+        let n: u32 = part.split_once('(').and_then(|(_, r)| r.trim_end_matches(')').parse().ok()).unwrap_or(1);
+        if part.starts_with("running") {
+            running += n;
+        } else if !part.is_empty() {
+            other += n;
+        }
+    }
+    match (running, other) {
+        (0, 0) => "not started",
+        (_, 0) => "running",
+        (0, _) => "stopped",
+        _ => "partly running",
+    }
+}
+
+/// Every stack with its state, from a single `docker compose ls` call.
+pub fn list(ctx: &Ctx) -> Result<List> {
+    let cfg = &ctx.cfg;
+    let stacks = stack::scan(cfg)?;
+    let (projects, warning) = match ctx.docker().projects() {
+        Ok(p) => (Some(p), None),
+        Err(e) => (None, Some(format!("stack states unknown: {e}"))),
+    };
+    let base = cfg.base_dir.canonicalize().unwrap_or_else(|_| cfg.base_dir.clone());
+    let in_base = |files: &str| -> Option<String> {
+        let first = files.split(',').next()?;
+        let dir = std::path::Path::new(first).parent()?;
+        (dir.parent()? == base || dir.parent()? == cfg.base_dir).then(|| dir.file_name()?.to_str().map(String::from))?
+    };
+    let listed = stacks
+        .iter()
+        .map(|s| {
+            let status = match &projects {
+                None => "unknown",
+                Some(ps) => ps
+                    .iter()
+                    .find(|p| in_base(&p.config_files).as_deref() == Some(&s.name) || (p.config_files.is_empty() && p.name == s.name))
+                    .map_or("not started", |p| summarize(&p.status)),
+            };
+            ListedStack { name: s.name.clone(), kind: s.kind.clone(), domain: s.domain.clone(), status: status.into(), path: s.path.clone() }
+        })
+        .collect();
+    let orphans = projects
+        .iter()
+        .flatten()
+        .filter_map(|p| {
+            let name = in_base(&p.config_files)?;
+            if stacks.iter().any(|s| s.name == name) {
+                return None;
+            }
+            Some(ListedStack {
+                name: p.name.clone(),
+                kind: None,
+                domain: None,
+                status: "orphan".into(),
+                path: cfg.base_dir.join(name),
+            })
+        })
+        .collect();
+    Ok(List { base_dir: cfg.base_dir.clone(), stacks: listed, orphans, warning })
+}
+
+#[derive(Debug, Serialize)]
+pub struct Status {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub domain: Option<String>,
+    pub path: PathBuf,
+    /// running, partly running, stopped, or not started.
+    pub status: String,
+    pub services: Vec<Service>,
+}
+
+impl Report for Status {
+    fn human(&self) -> String {
+        let mut out = format!("{} ({}) {}: {}\n", self.name, self.kind.as_deref().unwrap_or("?"), self.domain.as_deref().unwrap_or("-"), self.status);
+        for s in &self.services {
+            let health = s.health.as_deref().map(|h| format!(" ({h})")).unwrap_or_default();
+            let ports = if s.ports.is_empty() { String::new() } else { format!("  {}", s.ports.join(", ")) };
+            let _ = writeln!(out, "  {:<16} {:<20} {}{}  {}{}", s.service, s.container, s.state, health, s.image, ports);
+        }
+        out
+    }
+}
+
+pub fn status(ctx: &Ctx, name: &str) -> Result<Status> {
+    let meta = stack::locate(&ctx.cfg, name)?;
+    let services = ctx.docker().ps(&meta.name, &meta.path)?;
+    let running = services.iter().filter(|s| s.state == "running").count();
+    let status = match (running, services.len()) {
+        (_, 0) => "not started",
+        (r, n) if r == n => "running",
+        (0, _) => "stopped",
+        _ => "partly running",
+    };
+    Ok(Status { name: meta.name, kind: meta.kind, domain: meta.domain, path: meta.path, status: status.into(), services })
+}
+
+// ---------------------------------------------------------------------------------------
+// lifecycle
+
+/// The outcome of start, stop, restart, down and update.
+#[derive(Debug, Serialize)]
+pub struct Lifecycle {
+    pub name: String,
+    /// started, stopped, restarted, down, updated.
+    pub action: String,
+    pub network_created: bool,
+    /// Docker's own output (captured modes only).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub output: String,
+    pub next: String,
+}
+
+impl Report for Lifecycle {
+    fn human(&self) -> String {
+        let mut out = String::new();
+        if self.network_created {
+            out.push_str("created the proxy network\n");
+        }
+        let _ = writeln!(out, "{} {}", self.name, self.action);
+        let _ = writeln!(out, "Next: {}", self.next);
+        out
+    }
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Start,
+    Stop,
+    Restart,
+    Down,
+    Update,
+}
+
+fn start_stack(ctx: &Ctx, name: &str, path: &std::path::Path) -> Result<(bool, String)> {
+    let docker = ctx.docker();
+    let compose = std::fs::read_to_string(path.join(stack::COMPOSE_FILE)).unwrap_or_default();
+    let created = if compose.contains(&format!("name: {}", ctx.cfg.network)) {
+        docker.ensure_network(&ctx.cfg.network)?
+    } else {
+        false
+    };
+    let output = docker.up(name, path)?;
+    Ok((created, output))
+}
+
+pub fn lifecycle(ctx: &Ctx, name: &str, action: Action) -> Result<Lifecycle> {
+    let meta: StackMeta = stack::locate(&ctx.cfg, name)?;
+    let docker = ctx.docker();
+    let mut network_created = false;
+    let (output, word) = match action {
+        Action::Start => {
+            let (created, out) = start_stack(ctx, &meta.name, &meta.path)?;
+            network_created = created;
+            (out, "started")
+        }
+        Action::Stop => (docker.stop(&meta.name, &meta.path)?, "stopped (containers kept)"),
+        Action::Restart => (docker.restart(&meta.name, &meta.path)?, "restarted"),
+        Action::Down => (docker.down(&meta.name, &meta.path, false)?, "down (containers removed, files kept)"),
+        Action::Update => {
+            // A failed pull leaves the running containers as they are.
+            let mut out = docker.pull(&meta.name, &meta.path).map_err(|e| match e {
+                Error::Command { command, status, stderr, .. } => Error::Command {
+                    command,
+                    status,
+                    stderr,
+                    hint: Some("the pull failed, so the running containers were left as they are".into()),
+                },
+                other => other,
+            })?;
+            let (created, up) = start_stack(ctx, &meta.name, &meta.path)?;
+            network_created = created;
+            out.push_str(&up);
+            (out, "updated")
+        }
+    };
+    let next = match action {
+        Action::Stop | Action::Down => format!("stackwiz start {}", meta.name),
+        _ => format!("stackwiz status {}", meta.name),
+    };
+    Ok(Lifecycle { name: meta.name, action: word.into(), network_created, output, next })
+}
+
+#[derive(Debug, Serialize)]
+pub struct Logs {
+    pub name: String,
+    pub tail: u32,
+    pub logs: String,
+}
+
+impl Report for Logs {
+    fn human(&self) -> String {
+        self.logs.clone()
+    }
+}
+
+pub fn logs(ctx: &Ctx, name: &str, tail: u32, follow: bool, since: Option<&str>) -> Result<Logs> {
+    let meta = stack::locate(&ctx.cfg, name)?;
+    let logs = ctx.docker().logs(&meta.name, &meta.path, tail, follow, since)?;
+    Ok(Logs { name: meta.name, tail, logs })
+}
+
+// ---------------------------------------------------------------------------------------
+// remove
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoveRequest {
+    pub name: String,
+    #[serde(default)]
+    pub purge: bool,
+    #[serde(default)]
+    pub volumes: bool,
+    #[serde(default)]
+    pub keep_dns: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Removed {
+    pub name: String,
+    /// Where the folder went (None when purged).
+    pub trashed_to: Option<PathBuf>,
+    pub purged: bool,
+    pub volumes_removed: bool,
+    pub dns: Option<serde_json::Value>,
+}
+
+impl Report for Removed {
+    fn human(&self) -> String {
+        match &self.trashed_to {
+            Some(p) => format!(
+                "removed {}: containers down, folder moved to {}\n(restore it by moving it back; delete it for good with --purge)\n",
+                self.name,
+                p.display()
+            ),
+            None => format!("removed {}: containers down, folder deleted\n", self.name),
+        }
+    }
+}
+
+/// Take a stack down and move its folder to the trash (or delete it with `purge`), then
+/// delete the DNS records it owns. The caller has already obtained confirmation.
+pub fn remove(ctx: &Ctx, req: &RemoveRequest) -> Result<Removed> {
+    let meta = stack::locate(&ctx.cfg, &req.name)?;
+    ctx.docker().down(&meta.name, &meta.path, req.volumes)?;
+    let trashed_to = if req.purge {
+        stack::purge(&meta)?;
+        None
+    } else {
+        Some(stack::trash(&ctx.cfg, &meta)?)
+    };
+    let mut report = Removed { name: meta.name.clone(), trashed_to, purged: req.purge, volumes_removed: req.volumes, dns: None };
+    if let (false, Some(domain), Some(_)) = (req.keep_dns, &meta.domain, &ctx.cfg.dns.token) {
+        let change = super::dns::delete_for_stack(ctx, &meta.name, domain).map_err(|e| Error::Partial {
+            done: format!("stack {} was removed", meta.name),
+            source: Box::new(e),
+            retry: format!("stackwiz dns delete {domain}"),
+        })?;
+        report.dns = Some(serde_json::to_value(change).unwrap_or_default());
+    }
+    Ok(report)
+}
