@@ -10,6 +10,8 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
+pub mod dns;
+
 use crate::config::{Config, Overrides};
 use crate::error::{Error, Result};
 use crate::ops::stacks::{self, Action, RemoveRequest};
@@ -115,6 +117,11 @@ pub enum Command {
         #[arg(long)]
         fix: bool,
     },
+    /// Manage Cloudflare DNS records: list, create, update, delete, sync.
+    #[command(subcommand)]
+    Dns(dns::DnsCommand),
+    /// Print this server's public IP address (what AUTO DNS values use).
+    Ip(dns::IpArgs),
     /// Print a shell completion script.
     #[command(after_help = "Example:\n  stackwiz completions bash > /etc/bash_completion.d/stackwiz")]
     Completions {
@@ -281,6 +288,8 @@ pub fn run(cli: Cli) -> Result<()> {
                 Err(Error::Reported("some required checks failed".into()))
             }
         }
+        Command::Dns(cmd) => dns::run(&ctx, cmd, json),
+        Command::Ip(args) => dns::run_ip(&ctx, args, json),
         Command::Completions { .. } | Command::Man => unreachable!("handled before loading the configuration"),
     }
 }

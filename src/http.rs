@@ -1,0 +1,323 @@
+//! The one place that makes HTTP requests: a blocking `ureq` agent with timeouts, body size
+//! limits and the retry policy, shared by the Cloudflare client and public-IP detection.
+//!
+//! Why it is strict: stackwiz runs from cron and under AI agents, where a request that hangs
+//! or a retry loop that never ends is worse than a clear failure. Every request is bounded in
+//! time (connect, whole exchange) and size; a rate-limited or failing server is retried a few
+//! times, then the last answer or error is handed back. 4xx bodies are read (Cloudflare puts
+//! its error codes there), so `http_status_as_error` is off and callers look at the status.
+//!
+//! The Authorization header is built here from [`Secret::expose`] and never formatted
+//! anywhere else: no request, header or token is logged, and errors name only the URL.
+
+use std::io::Read;
+use std::time::{Duration, SystemTime};
+
+use ureq::config::IpFamily;
+use ureq::typestate::WithBody;
+use ureq::{Agent, RequestBuilder};
+
+use crate::config::Secret;
+use crate::error::{Error, Result};
+
+/// How many times a request is retried after a 429, a 5xx or a transport error.
+pub const MAX_RETRIES: u32 = 3;
+/// The longest `Retry-After` we honour; a server asking for more gets this.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+/// The wait after a 429 without `Retry-After`.
+const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+    Patch,
+    Delete,
+}
+
+/// One request. `json` is the request body, already serialized by the caller.
+#[derive(Debug)]
+pub struct Request<'a> {
+    pub method: Method,
+    pub url: &'a str,
+    pub query: &'a [(&'a str, String)],
+    /// Sent as `Authorization: Bearer ...`. `Secret`'s `Debug` hides it.
+    pub bearer: Option<&'a Secret>,
+    pub json: Option<&'a [u8]>,
+}
+
+impl Request<'_> {
+    /// The URL with its query, for error messages (it holds no secret).
+    pub fn shown_url(&self) -> String {
+        if self.query.is_empty() {
+            return self.url.to_string();
+        }
+        let pairs: Vec<String> = self.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        format!("{}?{}", self.url, pairs.join("&"))
+    }
+}
+
+/// A response, body read in full (within the limit).
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub body: Vec<u8>,
+}
+
+/// A configured agent plus the retry policy. Cheap to build; build one per operation.
+pub struct Client {
+    agent: Agent,
+    retries: u32,
+    max_body: u64,
+    /// `STACKWIZ_HTTP_TIME_SCALE`: multiplies timeouts and waits (tests use 0.01-0.1).
+    scale: f64,
+    timeout: Duration,
+}
+
+impl Client {
+    /// For APIs (Cloudflare): connect 5 s, whole request 30 s, 3 retries, 4 MiB bodies, no
+    /// redirects (an API that redirects is misconfigured; following could leak the token).
+    pub fn api(scale: f64) -> Client {
+        Client::build(
+            scale,
+            Duration::from_secs(5),
+            Duration::from_secs(30),
+            MAX_RETRIES,
+            4 << 20,
+            None,
+        )
+    }
+
+    /// For public-IP services: 5 s in all (connect and read), no retries (the next service
+    /// is the retry), 4 KiB bodies, and connections only over the asked address family, so
+    /// a dual-stack service answers with the address of that family.
+    pub fn ip_service(scale: f64, ipv6: bool) -> Client {
+        let family = if ipv6 {
+            IpFamily::Ipv6Only
+        } else {
+            IpFamily::Ipv4Only
+        };
+        let five = Duration::from_secs(5);
+        Client::build(scale, five, five, 0, 4096, Some(family))
+    }
+
+    fn build(
+        scale: f64,
+        connect: Duration,
+        total: Duration,
+        retries: u32,
+        max_body: u64,
+        family: Option<IpFamily>,
+    ) -> Client {
+        let scale = if scale > 0.0 && scale <= 1.0 {
+            scale
+        } else {
+            1.0
+        };
+        let mut config = Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_connect(Some(connect.mul_f64(scale)))
+            .timeout_global(Some(total.mul_f64(scale)))
+            .max_redirects(if family.is_some() { 3 } else { 0 })
+            .user_agent(concat!("stackwiz/", env!("CARGO_PKG_VERSION")));
+        if let Some(family) = family {
+            config = config.ip_family(family);
+        }
+        Client {
+            agent: config.build().into(),
+            retries,
+            max_body,
+            scale,
+            timeout: total.mul_f64(scale),
+        }
+    }
+
+    /// Send a request, retrying per the policy: 429 waits `Retry-After` (seconds or HTTP
+    /// date, at most 60 s, 5 s when absent); 5xx and transport errors back off 1, 2, 4 s.
+    /// After the last retry the last response (any status) or transport error is returned.
+    pub fn send(&self, req: &Request) -> Result<Response> {
+        let mut attempt = 0;
+        loop {
+            let outcome = self.send_once(req);
+            let wait = match &outcome {
+                Ok(r) if r.response.status == 429 => {
+                    Some(r.retry_after.unwrap_or(DEFAULT_RETRY_AFTER))
+                }
+                Ok(r) if r.response.status >= 500 => {
+                    Some(r.retry_after.unwrap_or_else(|| backoff(attempt)))
+                }
+                Ok(_) => None,
+                Err(e) if transient(e) => Some(backoff(attempt)),
+                Err(_) => None,
+            };
+            match (wait, outcome) {
+                (Some(wait), _) if attempt < self.retries => {
+                    std::thread::sleep(wait.min(MAX_RETRY_AFTER).mul_f64(self.scale));
+                    attempt += 1;
+                }
+                (_, Ok(r)) => return Ok(r.response),
+                (_, Err(e)) => {
+                    let tries = if attempt > 0 {
+                        format!(" (after {} attempts)", attempt + 1)
+                    } else {
+                        String::new()
+                    };
+                    return Err(Error::Http {
+                        url: req.shown_url(),
+                        message: self.describe(&e) + &tries,
+                    });
+                }
+            }
+        }
+    }
+
+    fn send_once(&self, req: &Request) -> std::result::Result<Attempt, ureq::Error> {
+        let agent = &self.agent;
+        let response = match (req.method, req.json) {
+            (Method::Get, _) => prepare(agent.get(req.url), req).call(),
+            (Method::Delete, _) => prepare(agent.delete(req.url), req).call(),
+            (Method::Post, body) => send_body(prepare(agent.post(req.url), req), body),
+            (Method::Patch, body) => send_body(prepare(agent.patch(req.url), req), body),
+        }?;
+        let status = response.status().as_u16();
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let content_type = header("content-type");
+        let retry_after =
+            header("retry-after").and_then(|v| parse_retry_after(&v, SystemTime::now()));
+        let mut body = Vec::new();
+        // One byte over the limit tells "too big" apart from "exactly the limit".
+        let mut reader = response.into_body().into_reader().take(self.max_body + 1);
+        reader.read_to_end(&mut body).map_err(ureq::Error::Io)?;
+        if body.len() as u64 > self.max_body {
+            return Err(ureq::Error::BodyExceedsLimit(self.max_body));
+        }
+        Ok(Attempt {
+            response: Response {
+                status,
+                content_type,
+                body,
+            },
+            retry_after,
+        })
+    }
+
+    /// A transport error as a short phrase a user can act on.
+    fn describe(&self, e: &ureq::Error) -> String {
+        match e {
+            ureq::Error::Timeout(t) => {
+                format!(
+                    "no complete answer in time ({t} timeout; {} s allowed)",
+                    self.timeout.as_secs_f64()
+                )
+            }
+            ureq::Error::HostNotFound => {
+                "host not found (check the URL and the DNS resolver)".into()
+            }
+            ureq::Error::ConnectionFailed => "connection refused or unreachable".into(),
+            ureq::Error::BodyExceedsLimit(n) => format!("answer larger than {n} bytes"),
+            ureq::Error::BadUri(u) => format!("not a usable URL ({u})"),
+            ureq::Error::Io(io) => format!("network error: {io}"),
+            other => other.to_string(),
+        }
+    }
+}
+
+struct Attempt {
+    response: Response,
+    retry_after: Option<Duration>,
+}
+
+fn prepare<B>(builder: RequestBuilder<B>, req: &Request) -> RequestBuilder<B> {
+    let mut builder = builder.header("accept", "application/json");
+    if let Some(secret) = req.bearer {
+        builder = builder.header("authorization", format!("Bearer {}", secret.expose()));
+    }
+    // `query` percent-encodes keys and values.
+    builder.query_pairs(req.query.iter().map(|(k, v)| (*k, v.as_str())))
+}
+
+fn send_body(
+    builder: RequestBuilder<WithBody>,
+    body: Option<&[u8]>,
+) -> std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error> {
+    builder
+        .content_type("application/json")
+        .send(body.unwrap_or(b"{}"))
+}
+
+/// Errors worth another try: the network or the server may recover.
+fn transient(e: &ureq::Error) -> bool {
+    matches!(
+        e,
+        ureq::Error::Io(_)
+            | ureq::Error::Timeout(_)
+            | ureq::Error::ConnectionFailed
+            | ureq::Error::HostNotFound
+            | ureq::Error::Protocol(_)
+            | ureq::Error::BodyStalled
+    )
+}
+
+/// 1 s, 2 s, 4 s.
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_secs(1 << attempt.min(5))
+}
+
+/// `Retry-After` as delta-seconds or an HTTP date (RFC 9110 10.2.3). A date in the past
+/// means "now". Unparsable values are ignored (the caller's default applies).
+pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_accepts_seconds_and_dates() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        assert_eq!(parse_retry_after("7", now), Some(Duration::from_secs(7)));
+        assert_eq!(parse_retry_after(" 0 ", now), Some(Duration::ZERO));
+        let later = httpdate::fmt_http_date(now + Duration::from_secs(12));
+        assert_eq!(
+            parse_retry_after(&later, now),
+            Some(Duration::from_secs(12))
+        );
+        let earlier = httpdate::fmt_http_date(now - Duration::from_secs(12));
+        assert_eq!(parse_retry_after(&earlier, now), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("-3", now), None);
+    }
+
+    #[test]
+    fn backoff_doubles() {
+        assert_eq!([0, 1, 2].map(backoff), [1, 2, 4].map(Duration::from_secs));
+    }
+
+    #[test]
+    fn shown_url_has_query_but_no_secret() {
+        let secret = Secret::new("tok-very-secret");
+        let query = [("name", "a.example.com".to_string())];
+        let req = Request {
+            method: Method::Get,
+            url: "http://x/zones",
+            query: &query,
+            bearer: Some(&secret),
+            json: None,
+        };
+        assert_eq!(req.shown_url(), "http://x/zones?name=a.example.com");
+        assert!(!format!("{req:?}").contains("tok-very-secret"));
+    }
+}
