@@ -283,8 +283,12 @@ pub struct Vars {
     #[serde(rename = "type")]
     pub kind: String,
     pub domain: String,
+    // Absent values stay undefined, so `default(...)` works and strict mode names them.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub host_port: Option<u16>,
     pub network: String,
     pub entrypoint: String,
