@@ -524,3 +524,20 @@ fn every_command_has_help_with_an_example() {
         assert!(out.stdout.contains("Example"), "{cmd} --help has no example:\n{out}");
     }
 }
+
+#[test]
+fn without_a_name_on_a_terminal_the_wizard_asks_for_each_value() {
+    // `script` (util-linux) gives the binary a pseudo-terminal; answers come through it.
+    let env = TestEnv::new();
+    let bin = env!("CARGO_BIN_EXE_stackwiz");
+    let out = env
+        .program("script", ["-qec", &format!("{bin} create"), "/dev/null"])
+        .stdin("Bad_Name\nwiz\nnope\nstandalone\nnginx:alpine\n8080\n9090\nwiz.example.com\nn\n")
+        .ok();
+    assert!(out.stdout.contains("invalid name"), "{out}");
+    assert!(out.stdout.contains("unknown type `nope`"), "{out}");
+    assert!(out.stdout.contains("Created stack wiz (standalone)"), "{out}");
+    let compose = std::fs::read_to_string(env.stack("wiz").join("docker-compose.yml")).unwrap();
+    assert!(compose.contains("\"9090:8080\""), "{compose}");
+    assert!(compose.contains("domain=wiz.example.com"), "{compose}");
+}
