@@ -102,8 +102,8 @@ pub fn print_config(client: ClientKind, env: &Env, read_only: bool) -> Result<St
     Ok(config_snippet(client, &exe, env, read_only))
 }
 
-/// The snippet for `exe`: the user's STACKWIZ_* settings go into `env`, except anything that
-/// names a token or other secret, which the user adds by hand if they want it there.
+/// The snippet for `exe`: the user's STACKWIZ_* settings go into `env`, except any whose
+/// value may be a token or other secret (`STACKWIZ_CF_API_TOKEN`); a token file's path stays.
 pub fn config_snippet(client: ClientKind, exe: &Path, env: &Env, read_only: bool) -> String {
     let vars: Map<String, Value> = env
         .stackwiz_vars()
@@ -122,11 +122,14 @@ pub fn config_snippet(client: ClientKind, exe: &Path, env: &Env, read_only: bool
     serde_json::to_string_pretty(&snippet).expect("a JSON value serializes") + "\n"
 }
 
+/// A variable whose value may be a secret. A `*_FILE` variable holds a path to one, which is
+/// safe to show and is how the README says to hand the token to the server.
 fn is_secret_name(key: &str) -> bool {
     let key = key.to_ascii_uppercase();
-    ["TOKEN", "SECRET", "PASSWORD", "KEY"]
-        .iter()
-        .any(|word| key.contains(word))
+    !key.ends_with("_FILE")
+        && ["TOKEN", "SECRET", "PASSWORD", "KEY"]
+            .iter()
+            .any(|w| key.contains(w))
 }
 
 #[cfg(test)]
@@ -155,7 +158,10 @@ mod tests {
             json!({"mcpServers": {"stackwiz": {
                 "command": "/usr/local/bin/stackwiz",
                 "args": ["mcp"],
-                "env": {"STACKWIZ_BASE_DIR": "/srv/stacks"},
+                "env": {
+                    "STACKWIZ_BASE_DIR": "/srv/stacks",
+                    "STACKWIZ_CF_API_TOKEN_FILE": "/run/secrets/cf",
+                },
             }}})
         );
     }

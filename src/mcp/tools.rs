@@ -1,23 +1,1309 @@
-//! The stackwiz tool table and resources: each tool maps its arguments onto an operation in
-//! `crate::ops` and returns that operation's report. Filled in once the operations land.
+//! The stackwiz tools and resources: each tool deserializes its arguments into the request
+//! struct the CLI uses (or a few plain fields) and calls the same operation in `crate::ops`;
+//! its result is that operation's report, as `structuredContent`. No stack or DNS logic
+//! lives here, only argument names, schemas, annotations, and the two things that are the
+//! MCP face's own: `remove_stack`'s `confirm: true` (the CLI asks on the terminal instead)
+//! and the cap on how much log text goes back to the model.
+//!
+//! Output schemas name every field a report always has (`required`) but leave objects open,
+//! so a field added to a report later does not break a client that validates.
 
-use super::dispatch::{Catalog, Resource, ResourceText, Tool};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::dispatch::{
+    arguments, Annotations, Catalog, Resource, ResourceTemplate, ResourceText, Tool,
+};
 use crate::error::Error;
-use crate::ops::Ctx;
+use crate::ops::dns::{self, DnsCreate, DnsDelete, DnsList, DnsUpdate, IpQuery};
+use crate::ops::stacks::{self, Action, RemoveRequest};
+use crate::ops::{doctor, Ctx};
+use crate::stack::{self, CreateRequest};
 
-pub static TOOLS: &[Tool] = &[];
+/// The most log lines one `get_stack_logs` call returns.
+pub const MAX_LOG_TAIL: u32 = 1000;
+/// The most log text one call returns; the end is kept, since the latest lines matter most.
+pub const MAX_LOG_BYTES: usize = 200_000;
+
+const READ: Annotations = Annotations {
+    read_only: true,
+    destructive: false,
+    idempotent: true,
+    open_world: false,
+};
+
+pub static TOOLS: &[Tool] = &[
+    Tool {
+        name: "list_templates",
+        title: "List templates",
+        description: "List the stack types (templates) create_stack accepts, with their default image and port and required environment.",
+        input_schema: no_arguments,
+        output_schema: templates_schema,
+        annotations: READ,
+        call: list_templates,
+    },
+    Tool {
+        name: "validate_stack",
+        title: "Validate a stack",
+        description: "Dry run of create_stack: every validation problem, or the files that would be written (.env values redacted). Writes nothing.",
+        input_schema: create_input,
+        output_schema: validation_schema,
+        annotations: READ,
+        call: validate_stack,
+    },
+    Tool {
+        name: "create_stack",
+        title: "Create a stack",
+        description: "Write a new Docker Compose stack behind Traefik in its own folder; optionally create its DNS record and start it. Fails if the stack exists.",
+        input_schema: create_input,
+        output_schema: created_schema,
+        annotations: Annotations { read_only: false, destructive: false, idempotent: false, open_world: true },
+        call: create_stack,
+    },
+    Tool {
+        name: "list_stacks",
+        title: "List stacks",
+        description: "List every stack with its type, domain and state (running, partly running, stopped, not started).",
+        input_schema: no_arguments,
+        output_schema: list_schema,
+        annotations: READ,
+        call: list_stacks,
+    },
+    Tool {
+        name: "get_stack_status",
+        title: "Stack status",
+        description: "A stack's state and its containers (state, health, image, ports).",
+        input_schema: name_input,
+        output_schema: status_schema,
+        annotations: READ,
+        call: get_stack_status,
+    },
+    Tool {
+        name: "get_stack_logs",
+        title: "Stack logs",
+        description: "The last lines of a stack's container logs (at most 1000 lines).",
+        input_schema: logs_input,
+        output_schema: logs_schema,
+        annotations: READ,
+        call: get_stack_logs,
+    },
+    Tool {
+        name: "start_stack",
+        title: "Start a stack",
+        description: "Start a stack's containers (docker compose up -d); pulls missing images.",
+        input_schema: name_input,
+        output_schema: lifecycle_schema,
+        annotations: Annotations { read_only: false, destructive: false, idempotent: true, open_world: true },
+        call: start_stack,
+    },
+    Tool {
+        name: "stop_stack",
+        title: "Stop a stack",
+        description: "Stop a stack's containers, keeping them and all files.",
+        input_schema: name_input,
+        output_schema: lifecycle_schema,
+        annotations: Annotations { read_only: false, destructive: false, idempotent: true, open_world: false },
+        call: stop_stack,
+    },
+    Tool {
+        name: "restart_stack",
+        title: "Restart a stack",
+        description: "Restart a stack's containers.",
+        input_schema: name_input,
+        output_schema: lifecycle_schema,
+        annotations: Annotations { read_only: false, destructive: false, idempotent: false, open_world: false },
+        call: restart_stack,
+    },
+    Tool {
+        name: "update_stack",
+        title: "Update a stack",
+        description: "Pull newer images and recreate the containers that changed. A failed pull changes nothing.",
+        input_schema: name_input,
+        output_schema: lifecycle_schema,
+        annotations: Annotations { read_only: false, destructive: true, idempotent: true, open_world: true },
+        call: update_stack,
+    },
+    Tool {
+        name: "remove_stack",
+        title: "Remove a stack",
+        description: "Take a stack down and move its folder to the trash (purge: delete it), and delete the DNS records it created. Needs confirm: true.",
+        input_schema: remove_input,
+        output_schema: removed_schema,
+        annotations: Annotations { read_only: false, destructive: true, idempotent: false, open_world: true },
+        call: remove_stack,
+    },
+    Tool {
+        name: "check_environment",
+        title: "Check the environment",
+        description: "The doctor checklist: base dir, templates, docker, engine, compose, network, file owner, Cloudflare token; each failure with its fix.",
+        input_schema: no_arguments,
+        output_schema: doctor_schema,
+        annotations: Annotations { read_only: true, destructive: false, idempotent: true, open_world: true },
+        call: check_environment,
+    },
+    Tool {
+        name: "get_server_ip",
+        title: "Public IP",
+        description: "This server's public IP address (STACKWIZ_PUBLIC_IP, else detected), as create_dns_record's AUTO uses it.",
+        input_schema: ip_input,
+        output_schema: ip_schema,
+        annotations: Annotations { read_only: true, destructive: false, idempotent: true, open_world: true },
+        call: get_server_ip,
+    },
+    Tool {
+        name: "list_dns_records",
+        title: "List DNS records",
+        description: "List Cloudflare DNS records: of one name, of a zone, or of the default domain's zone. Needs a Cloudflare token.",
+        input_schema: dns_list_input,
+        output_schema: dns_listed_schema,
+        annotations: Annotations { read_only: true, destructive: false, idempotent: true, open_world: true },
+        call: list_dns_records,
+    },
+    Tool {
+        name: "create_dns_record",
+        title: "Create a DNS record",
+        description: "Create a Cloudflare DNS record marked as stackwiz's. An identical record is left unchanged; a different one is an error unless update: true. Needs a Cloudflare token.",
+        input_schema: dns_create_input,
+        output_schema: dns_change_schema,
+        annotations: Annotations { read_only: false, destructive: true, idempotent: true, open_world: true },
+        call: create_dns_record,
+    },
+    Tool {
+        name: "update_dns_record",
+        title: "Update a DNS record",
+        description: "Change the given fields of an existing Cloudflare DNS record. Needs a Cloudflare token.",
+        input_schema: dns_update_input,
+        output_schema: dns_change_schema,
+        annotations: Annotations { read_only: false, destructive: true, idempotent: true, open_world: true },
+        call: update_dns_record,
+    },
+    Tool {
+        name: "delete_dns_record",
+        title: "Delete a DNS record",
+        description: "Delete the Cloudflare DNS records of a name that stackwiz created (force: also others). Needs a Cloudflare token.",
+        input_schema: dns_delete_input,
+        output_schema: dns_deleted_schema,
+        annotations: Annotations { read_only: false, destructive: true, idempotent: true, open_world: true },
+        call: delete_dns_record,
+    },
+    Tool {
+        name: "sync_dns",
+        title: "Sync DNS",
+        description: "Point every stackwiz A/AAAA record of the stacks' domains at this server's current public IP. Needs a Cloudflare token.",
+        input_schema: dry_run_input,
+        output_schema: sync_schema,
+        annotations: Annotations { read_only: false, destructive: true, idempotent: true, open_world: true },
+        call: sync_dns,
+    },
+];
+
+static TEMPLATES: &[ResourceTemplate] = &[
+    ResourceTemplate {
+        uri_template: "stack://{name}/compose",
+        name: "stack-compose",
+        title: "Stack compose file",
+        description: "A stack's docker-compose.yml.",
+        mime_type: "application/yaml",
+    },
+    ResourceTemplate {
+        uri_template: "stack://{name}/status",
+        name: "stack-status",
+        title: "Stack status",
+        description: "A stack's state and containers, as get_stack_status returns them.",
+        mime_type: "application/json",
+    },
+    ResourceTemplate {
+        uri_template: "template://{type}",
+        name: "template",
+        title: "Stack template",
+        description: "A template type's compose and .env template text.",
+        mime_type: "text/plain",
+    },
+];
 
 pub static CATALOG: Catalog = Catalog {
     tools: TOOLS,
-    resource_templates: &[],
+    resource_templates: TEMPLATES,
     list_resources,
     read_resource,
 };
 
-fn list_resources(_: &Ctx) -> Result<Vec<Resource>, Error> {
-    Ok(Vec::new())
+// ---------------------------------------------------------------------------------------
+// calls
+
+/// Tools without arguments still refuse unknown ones, so a misspelt call is noticed.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoArgs {}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NameArgs {
+    name: String,
 }
 
-fn read_resource(_: &Ctx, _: &str) -> Result<Option<ResourceText>, Error> {
-    Ok(None)
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LogsArgs {
+    name: String,
+    #[serde(default = "default_tail")]
+    tail: u32,
+    #[serde(default)]
+    since: Option<String>,
+}
+
+fn default_tail() -> u32 {
+    100
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DryRunArgs {
+    #[serde(default)]
+    dry_run: bool,
+}
+
+fn report(report: impl Serialize) -> Result<Value, Error> {
+    serde_json::to_value(report).map_err(|e| Error::other(format!("cannot encode the result: {e}")))
+}
+
+fn list_templates(ctx: &Ctx, args: Value) -> Result<Value, Error> {
+    let NoArgs {} = arguments(args)?;
+    report(stacks::templates(&ctx.cfg)?)
+}
+
+fn validate_stack(ctx: &Ctx, args: Value) -> Result<Value, Error> {
+    let req: CreateRequest = arguments(args)?;
+    report(stacks::validate(ctx, &req)?)
+}
+
+fn create_stack(ctx: &Ctx, args: Value) -> Result<Value, Error> {
+    let req: CreateRequest = arguments(args)?;
+    report(stacks::create(ctx, &req, false)?)
+}
+
+fn list_stacks(ctx: &Ctx, args: Value) -> Result<Value, Error> {
+    let NoArgs {} = arguments(args)?;
+    report(stacks::list(ctx)?)
+}
+
+fn get_stack_status(ctx: &Ctx, args: Value) -> Result<Value, Error> {
+    let NameArgs { name } = arguments(args)?;
+    report(stacks::status(ctx, &name)?)
+}
+
+fn get_stack_logs(ctx: &Ctx, args: Value) -> Result<Value, Error> {
+    let LogsArgs { name, tail, since } = arguments(args)?;
+    let mut logs = stacks::logs(ctx, &name, tail.min(MAX_LOG_TAIL), false, since.as_deref())?;
+    logs.logs = keep_end(logs.logs, MAX_LOG_BYTES);
+    report(logs)
+}
+
+fn lifecycle(ctx: &Ctx, args: Value, action: Action) -> Result<Value, Error> {
+    let NameArgs { name } = arguments(args)?;
+    report(stacks::lifecycle(ctx, &name, action)?)
+}
+
+fn start_stack(ctx: &Ctx, args: Value) -> Result<Value, Error> {
+    lifecycle(ctx, args, Action::Start)
+}
+
+fn stop_stack(ctx: &Ctx, args: Value) -> Result<Value, Error> {
+    lifecycle(ctx, args, Action::Stop)
+}
+
+fn restart_stack(ctx: &Ctx, args: Value) -> Result<Value, Error> {
+    lifecycle(ctx, args, Action::Restart)
+}
+
+fn update_stack(ctx: &Ctx, args: Value) -> Result<Value, Error> {
+    lifecycle(ctx, args, Action::Update)
+}
+
+/// The CLI confirms on the terminal; an agent confirms with `confirm: true`.
+fn remove_stack(ctx: &Ctx, args: Value) -> Result<Value, Error> {
+    let mut args = args;
+    let confirm = args.as_object_mut().and_then(|a| a.remove("confirm"));
+    let req: RemoveRequest = arguments(args)?;
+    if confirm != Some(Value::Bool(true)) {
+        return Err(Error::NotConfirmed {
+            action: format!("removing stack {}", req.name),
+            hint: format!(
+                "call remove_stack again with confirm: true once the user has agreed to take {} down{}",
+                req.name,
+                if req.purge { " and delete its folder" } else { " and move its folder to the trash" }
+            ),
+        });
+    }
+    report(stacks::remove(ctx, &req)?)
+}
+
+fn check_environment(ctx: &Ctx, args: Value) -> Result<Value, Error> {
+    let NoArgs {} = arguments(args)?;
+    report(doctor::doctor(ctx, false))
+}
+
+fn get_server_ip(ctx: &Ctx, args: Value) -> Result<Value, Error> {
+    let req: IpQuery = arguments(args)?;
+    report(dns::ip(ctx, &req)?)
+}
+
+fn list_dns_records(ctx: &Ctx, args: Value) -> Result<Value, Error> {
+    let req: DnsList = arguments(subdomain_as_name(args))?;
+    report(dns::list(ctx, &req)?)
+}
+
+fn create_dns_record(ctx: &Ctx, args: Value) -> Result<Value, Error> {
+    let req: DnsCreate = arguments(subdomain_as_name(args))?;
+    report(dns::create(ctx, &req)?)
+}
+
+fn update_dns_record(ctx: &Ctx, args: Value) -> Result<Value, Error> {
+    let req: DnsUpdate = arguments(subdomain_as_name(args))?;
+    report(dns::update(ctx, &req)?)
+}
+
+fn delete_dns_record(ctx: &Ctx, args: Value) -> Result<Value, Error> {
+    let req: DnsDelete = arguments(subdomain_as_name(args))?;
+    report(dns::delete(ctx, &req)?)
+}
+
+fn sync_dns(ctx: &Ctx, args: Value) -> Result<Value, Error> {
+    let DryRunArgs { dry_run } = arguments(args)?;
+    report(dns::sync_stacks(&ctx.cfg, dry_run)?)
+}
+
+/// The DNS tools take `subdomain` (the name the original server's tools used); the request
+/// structs call it `name`.
+fn subdomain_as_name(mut args: Value) -> Value {
+    if let Some(object) = args.as_object_mut() {
+        if !object.contains_key("name") {
+            if let Some(subdomain) = object.remove("subdomain") {
+                object.insert("name".into(), subdomain);
+            }
+        }
+    }
+    args
+}
+
+/// The last `max` bytes of `text`, from a line start, saying how much was left out.
+fn keep_end(text: String, max: usize) -> String {
+    if text.len() <= max {
+        return text;
+    }
+    let mut start = text.len() - max;
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    if let Some(newline) = text[start..].find('\n') {
+        start += newline + 1;
+    }
+    format!(
+        "[{} earlier bytes left out; ask for a smaller tail or a later since]\n{}",
+        start,
+        &text[start..]
+    )
+}
+
+// ---------------------------------------------------------------------------------------
+// resources
+
+fn list_resources(ctx: &Ctx) -> Result<Vec<Resource>, Error> {
+    let mut resources = Vec::new();
+    for meta in stack::scan(&ctx.cfg)? {
+        resources.push(Resource {
+            uri: format!("stack://{}/compose", meta.name),
+            name: format!("{} compose file", meta.name),
+            description: format!("docker-compose.yml of stack {}", meta.name),
+            mime_type: "application/yaml",
+        });
+        resources.push(Resource {
+            uri: format!("stack://{}/status", meta.name),
+            name: format!("{} status", meta.name),
+            description: format!("State and containers of stack {}", meta.name),
+            mime_type: "application/json",
+        });
+    }
+    for kind in stacks::templates(&ctx.cfg)?.templates {
+        resources.push(Resource {
+            uri: format!("template://{}", kind.name),
+            name: format!("{} template", kind.name),
+            description: kind.description,
+            mime_type: "text/plain",
+        });
+    }
+    Ok(resources)
+}
+
+/// `Ok(None)` for anything that names no stack or template; never a stack's `.env`.
+fn read_resource(ctx: &Ctx, uri: &str) -> Result<Option<ResourceText>, Error> {
+    let read = if let Some(rest) = uri.strip_prefix("stack://") {
+        match rest.split_once('/') {
+            Some((name, "compose")) => {
+                compose_text(ctx, name).map(|text| (text, "application/yaml"))
+            }
+            Some((name, "status")) => stacks::status(ctx, name)
+                .and_then(report)
+                .map(|status| (format!("{status:#}"), "application/json")),
+            _ => return Ok(None),
+        }
+    } else if let Some(kind) = uri.strip_prefix("template://") {
+        stacks::template_text(&ctx.cfg, kind).map(|text| (text, "text/plain"))
+    } else {
+        return Ok(None);
+    };
+    match read {
+        Ok((text, mime_type)) => Ok(Some(ResourceText {
+            uri: uri.to_string(),
+            mime_type,
+            text,
+        })),
+        // A name that breaks the rules, or no such stack or template: no such resource.
+        Err(Error::StackNotFound { .. } | Error::Invalid { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn compose_text(ctx: &Ctx, name: &str) -> Result<String, Error> {
+    let path = stack::locate(&ctx.cfg, name)?
+        .path
+        .join(stack::COMPOSE_FILE);
+    std::fs::read_to_string(&path).map_err(|e| Error::io("read", path, e))
+}
+
+// ---------------------------------------------------------------------------------------
+// input schemas
+
+fn object(properties: Value, required: &[&str]) -> Value {
+    json!({
+        "type": "object",
+        "properties": properties,
+        "required": required,
+        "additionalProperties": false,
+    })
+}
+
+fn no_arguments() -> Value {
+    json!({"type": "object", "additionalProperties": false})
+}
+
+fn stack_name() -> Value {
+    json!({
+        "type": "string",
+        "pattern": "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$",
+        "description": "Stack name: lowercase letters, digits and hyphens.",
+    })
+}
+
+fn name_input() -> Value {
+    object(json!({"name": stack_name()}), &["name"])
+}
+
+fn port(description: &str) -> Value {
+    json!({"type": "integer", "minimum": 1, "maximum": 65535, "description": description})
+}
+
+fn create_input() -> Value {
+    object(
+        json!({
+            "name": stack_name(),
+            "type": {"type": "string", "default": "generic", "description": "Template type (see list_templates)."},
+            "image": {"type": "string", "description": "Docker image, e.g. nginx:alpine; needed unless the type has one."},
+            "port": port("Port the app listens on inside the container."),
+            "host_port": port("Host port to publish (standalone type only)."),
+            "domain": {"type": "string", "description": "Full hostname; default NAME.<default domain>."},
+            "environment": {
+                "type": "object",
+                "additionalProperties": {"type": "string"},
+                "description": "Extra KEY: value entries for the stack's .env.",
+            },
+            "create_dns": {"type": "boolean", "default": false, "description": "Also create the Cloudflare DNS record (needs a token)."},
+            "auto_start": {"type": "boolean", "default": false, "description": "Start the stack once written."},
+        }),
+        &["name"],
+    )
+}
+
+fn logs_input() -> Value {
+    object(
+        json!({
+            "name": stack_name(),
+            "tail": {"type": "integer", "minimum": 0, "maximum": MAX_LOG_TAIL, "default": 100, "description": "Lines from the end of each service's log."},
+            "since": {"type": "string", "description": "Only lines since then, e.g. 10m, 2h or 2026-01-02T15:04:05."},
+        }),
+        &["name"],
+    )
+}
+
+fn remove_input() -> Value {
+    object(
+        json!({
+            "name": stack_name(),
+            "confirm": {"type": "boolean", "const": true, "description": "Must be true: the user agreed to remove the stack."},
+            "purge": {"type": "boolean", "default": false, "description": "Delete the folder instead of moving it to the trash."},
+            "volumes": {"type": "boolean", "default": false, "description": "Also delete the stack's named volumes (their data is lost)."},
+            "keep_dns": {"type": "boolean", "default": false, "description": "Keep the stack's DNS records."},
+        }),
+        &["name", "confirm"],
+    )
+}
+
+fn dry_run_input() -> Value {
+    object(
+        json!({"dry_run": {"type": "boolean", "default": false, "description": "Report what would change, change nothing."}}),
+        &[],
+    )
+}
+
+fn ip_input() -> Value {
+    object(
+        json!({"ipv6": {"type": "boolean", "default": false, "description": "The IPv6 address instead of IPv4."}}),
+        &[],
+    )
+}
+
+fn subdomain() -> Value {
+    json!({
+        "type": "string",
+        "description": "A label under the default domain (app), @ for the default domain itself, or a full hostname.",
+    })
+}
+
+fn record_type(default: Option<&str>) -> Value {
+    let mut schema = json!({"type": "string", "enum": ["A", "AAAA", "CNAME", "TXT"], "description": "Record type."});
+    if let Some(default) = default {
+        schema["default"] = json!(default);
+    }
+    schema
+}
+
+fn ttl() -> Value {
+    json!({"type": "integer", "minimum": 1, "description": "Seconds (60-86400), or 1 for automatic; proxied records use automatic."})
+}
+
+fn dns_list_input() -> Value {
+    object(
+        json!({
+            "subdomain": subdomain(),
+            "zone": {"type": "string", "description": "A zone name, e.g. example.com."},
+            "type": record_type(None),
+        }),
+        &[],
+    )
+}
+
+fn dns_create_input() -> Value {
+    object(
+        json!({
+            "subdomain": subdomain(),
+            "type": record_type(Some("A")),
+            "value": {"type": "string", "default": "AUTO", "description": "Address, target or text; AUTO is this server's public IP (A/AAAA)."},
+            "proxied": {"type": "boolean", "default": true, "description": "Through Cloudflare's proxy (A, AAAA, CNAME)."},
+            "ttl": ttl(),
+            "comment": {"type": "string", "description": "Note added after the stackwiz owner mark."},
+            "update": {"type": "boolean", "default": false, "description": "Replace a different record of that name and type."},
+        }),
+        &["subdomain"],
+    )
+}
+
+fn dns_update_input() -> Value {
+    object(
+        json!({
+            "subdomain": subdomain(),
+            "type": record_type(None),
+            "value": {"type": "string", "description": "New address, target or text; AUTO is this server's public IP."},
+            "proxied": {"type": "boolean"},
+            "ttl": ttl(),
+        }),
+        &["subdomain"],
+    )
+}
+
+fn dns_delete_input() -> Value {
+    object(
+        json!({
+            "subdomain": subdomain(),
+            "type": record_type(None),
+            "force": {"type": "boolean", "default": false, "description": "Also delete records stackwiz did not create."},
+            "dry_run": {"type": "boolean", "default": false, "description": "Report what would be deleted, delete nothing."},
+        }),
+        &["subdomain"],
+    )
+}
+
+// ---------------------------------------------------------------------------------------
+// output schemas
+
+/// An object whose listed properties are all always present.
+fn shape(properties: Value) -> Value {
+    let required: Vec<String> = properties
+        .as_object()
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default();
+    json!({"type": "object", "properties": properties, "required": required})
+}
+
+fn string() -> Value {
+    json!({"type": "string"})
+}
+
+fn nullable(kind: &str) -> Value {
+    json!({"type": [kind, "null"]})
+}
+
+fn array_of(items: Value) -> Value {
+    json!({"type": "array", "items": items})
+}
+
+fn created_schema() -> Value {
+    let mut schema = shape(json!({
+        "name": string(),
+        "type": string(),
+        "path": string(),
+        "domain": string(),
+        "image": nullable("string"),
+        "port": nullable("integer"),
+        "host_port": nullable("integer"),
+        "files": array_of(string()),
+        "dry_run": {"type": "boolean"},
+        "started": {"type": "boolean"},
+        "dns": nullable("object"),
+        "next": string(),
+    }));
+    // Present in dry runs only: the rendered files, .env values redacted.
+    schema["properties"]["rendered"] =
+        json!({"type": "object", "additionalProperties": {"type": "string"}});
+    schema
+}
+
+fn validation_schema() -> Value {
+    let mut would_create = created_schema();
+    would_create["type"] = json!(["object", "null"]);
+    shape(json!({
+        "valid": {"type": "boolean"},
+        "problems": array_of(string()),
+        "would_create": would_create,
+    }))
+}
+
+fn templates_schema() -> Value {
+    shape(json!({
+        "templates_dir": string(),
+        "templates": array_of(shape(json!({
+            "name": string(),
+            "description": string(),
+            "source": string(),
+            "env_source": string(),
+            "default_image": nullable("string"),
+            "default_port": nullable("integer"),
+            "required_env": array_of(string()),
+        }))),
+    }))
+}
+
+fn listed_stack() -> Value {
+    shape(json!({
+        "name": string(),
+        "type": nullable("string"),
+        "domain": nullable("string"),
+        "status": string(),
+        "path": string(),
+    }))
+}
+
+fn list_schema() -> Value {
+    shape(json!({
+        "base_dir": string(),
+        "stacks": array_of(listed_stack()),
+        "orphans": array_of(listed_stack()),
+        "warning": nullable("string"),
+    }))
+}
+
+fn status_schema() -> Value {
+    shape(json!({
+        "name": string(),
+        "type": nullable("string"),
+        "domain": nullable("string"),
+        "path": string(),
+        "status": string(),
+        "services": array_of(shape(json!({
+            "service": string(),
+            "container": string(),
+            "state": string(),
+            "health": nullable("string"),
+            "status": string(),
+            "image": string(),
+            "ports": array_of(string()),
+        }))),
+    }))
+}
+
+fn lifecycle_schema() -> Value {
+    let mut schema = shape(json!({
+        "name": string(),
+        "action": string(),
+        "network_created": {"type": "boolean"},
+        "next": string(),
+    }));
+    // Docker's own output, when it printed any.
+    schema["properties"]["output"] = string();
+    schema
+}
+
+fn logs_schema() -> Value {
+    shape(json!({"name": string(), "tail": {"type": "integer"}, "logs": string()}))
+}
+
+fn removed_schema() -> Value {
+    shape(json!({
+        "name": string(),
+        "trashed_to": nullable("string"),
+        "purged": {"type": "boolean"},
+        "volumes_removed": {"type": "boolean"},
+        "dns": nullable("object"),
+    }))
+}
+
+fn doctor_schema() -> Value {
+    shape(json!({
+        "ok": {"type": "boolean"},
+        "checks": array_of(shape(json!({
+            "name": string(),
+            "ok": {"type": "boolean"},
+            "required": {"type": "boolean"},
+            "detail": string(),
+            "fix": nullable("string"),
+        }))),
+    }))
+}
+
+fn ip_schema() -> Value {
+    shape(
+        json!({"ip": string(), "family": {"type": "string", "enum": ["ipv4", "ipv6"]}, "source": string()}),
+    )
+}
+
+fn zone() -> Value {
+    shape(json!({"id": string(), "name": nullable("string")}))
+}
+
+fn record() -> Value {
+    shape(json!({
+        "id": string(),
+        "type": string(),
+        "name": string(),
+        "content": string(),
+        "proxied": {"type": "boolean"},
+        "ttl": {"type": "integer"},
+        "comment": nullable("string"),
+        "owner": nullable("string"),
+    }))
+}
+
+fn dns_listed_schema() -> Value {
+    shape(json!({"zone": zone(), "records": array_of(record())}))
+}
+
+fn dns_change_schema() -> Value {
+    let mut previous = record();
+    previous["type"] = json!(["object", "null"]);
+    shape(json!({
+        "action": {"type": "string", "enum": ["created", "updated", "unchanged"]},
+        "zone": zone(),
+        "record": record(),
+        "previous": previous,
+        "changed": array_of(string()),
+        "ip_source": nullable("string"),
+    }))
+}
+
+fn dns_deleted_schema() -> Value {
+    shape(json!({
+        "zone": zone(),
+        "dry_run": {"type": "boolean"},
+        "deleted": array_of(record()),
+        "kept": array_of(record()),
+    }))
+}
+
+fn sync_schema() -> Value {
+    shape(json!({
+        "dry_run": {"type": "boolean"},
+        "zones": array_of(zone()),
+        "ipv4": nullable("string"),
+        "ipv6": nullable("string"),
+        "checked": {"type": "integer"},
+        "changes": array_of(shape(json!({
+            "id": string(),
+            "type": string(),
+            "name": string(),
+            "from": string(),
+            "to": string(),
+        }))),
+        "writes": {"type": "integer"},
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, Env, Overrides};
+    use crate::mcp::dispatch::McpServer;
+    use crate::mcp::protocol::{Request, RequestId};
+    use crate::mcp::server::Handler;
+    use crate::ops::Stream;
+
+    /// A configuration in a temp dir: no docker (the program does not exist), no token, the
+    /// Cloudflare API and IP services on a closed loopback port.
+    struct Fixture {
+        dir: tempfile::TempDir,
+        ctx: Ctx,
+    }
+
+    fn fixture(extra: &[(&str, &str)]) -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let p = |s: &str| dir.path().join(s).display().to_string();
+        std::fs::create_dir_all(dir.path().join("base")).unwrap();
+        std::fs::write(dir.path().join("config.toml"), "").unwrap();
+        let mut vars = vec![
+            ("HOME".to_string(), p("home")),
+            ("STACKWIZ_CONFIG".to_string(), p("config.toml")),
+            ("STACKWIZ_BASE_DIR".to_string(), p("base")),
+            ("STACKWIZ_DOCKER".to_string(), p("no-such-docker")),
+            (
+                "STACKWIZ_CF_API_URL".to_string(),
+                "http://127.0.0.1:9".to_string(),
+            ),
+            (
+                "STACKWIZ_IP_SERVICES".to_string(),
+                "http://127.0.0.1:9".to_string(),
+            ),
+        ];
+        vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let cfg = Config::resolve(&Overrides::default(), &Env::from_pairs(vars)).unwrap();
+        Fixture {
+            dir,
+            ctx: Ctx {
+                cfg,
+                stream: Stream::Capture,
+            },
+        }
+    }
+
+    fn tool(name: &str) -> &'static Tool {
+        TOOLS
+            .iter()
+            .find(|t| t.name == name)
+            .unwrap_or_else(|| panic!("no tool {name}"))
+    }
+
+    /// Calls a tool and checks a success against its output schema.
+    fn call(f: &Fixture, name: &str, args: Value) -> Result<Value, Error> {
+        let tool = tool(name);
+        let result = (tool.call)(&f.ctx, args)?;
+        if let Err(problem) = conforms(&result, &(tool.output_schema)(), "$") {
+            panic!("{name} result breaks its output schema: {problem}\n{result:#}");
+        }
+        Ok(result)
+    }
+
+    /// The part of JSON Schema these schemas use: type (one or a list), properties,
+    /// required, items, enum, const, additionalProperties.
+    fn conforms(value: &Value, schema: &Value, at: &str) -> Result<(), String> {
+        let type_ok = |t: &str| match t {
+            "object" => value.is_object(),
+            "array" => value.is_array(),
+            "string" => value.is_string(),
+            "integer" => value.is_i64() || value.is_u64(),
+            "number" => value.is_number(),
+            "boolean" => value.is_boolean(),
+            "null" => value.is_null(),
+            other => panic!("schema type {other} not handled"),
+        };
+        let types: Vec<&str> = match &schema["type"] {
+            Value::String(t) => vec![t.as_str()],
+            Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+            _ => vec![],
+        };
+        if !types.is_empty() && !types.iter().any(|t| type_ok(t)) {
+            return Err(format!("{at}: {value} is not {types:?}"));
+        }
+        if let Some(options) = schema["enum"].as_array() {
+            if !options.contains(value) {
+                return Err(format!("{at}: {value} is not one of {options:?}"));
+            }
+        }
+        if let Some(object) = value.as_object() {
+            for key in schema["required"].as_array().into_iter().flatten() {
+                let key = key.as_str().unwrap();
+                if !object.contains_key(key) {
+                    return Err(format!("{at}: missing {key}"));
+                }
+            }
+            for (key, item) in object {
+                let at = format!("{at}.{key}");
+                match schema["properties"].get(key) {
+                    Some(sub) => conforms(item, sub, &at)?,
+                    None => match &schema["additionalProperties"] {
+                        Value::Bool(false) => return Err(format!("{at}: not allowed")),
+                        sub @ Value::Object(_) => conforms(item, sub, &at)?,
+                        _ => {}
+                    },
+                }
+            }
+        }
+        if let (Some(items), Some(sub)) = (value.as_array(), schema.get("items")) {
+            for (i, item) in items.iter().enumerate() {
+                conforms(item, sub, &format!("{at}[{i}]"))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn text_of(error: Error) -> String {
+        assert!(error.is_tool_error(), "{error:?}");
+        error.to_string()
+    }
+
+    #[test]
+    fn every_tool_is_well_formed() {
+        let mut names: Vec<&str> = TOOLS.iter().map(|t| t.name).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), TOOLS.len(), "tool names repeat");
+        for t in TOOLS {
+            assert!(
+                t.name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b)),
+                "{}",
+                t.name
+            );
+            assert!(
+                !t.description.is_empty() && t.description.len() <= 200,
+                "{}: description",
+                t.name
+            );
+            let input = (t.input_schema)();
+            assert_eq!(input["type"], "object", "{}", t.name);
+            assert_eq!(input["additionalProperties"], false, "{}", t.name);
+            for required in input["required"].as_array().into_iter().flatten() {
+                assert!(
+                    input["properties"]
+                        .get(required.as_str().unwrap())
+                        .is_some(),
+                    "{}: {required}",
+                    t.name
+                );
+            }
+            assert_eq!((t.output_schema)()["type"], "object", "{}", t.name);
+            if t.annotations.read_only {
+                assert!(!t.annotations.destructive, "{}", t.name);
+            }
+        }
+    }
+
+    #[test]
+    fn the_issue_tools_are_all_there_and_the_read_only_ones_are_exactly_the_readers() {
+        let expected = [
+            "list_templates",
+            "validate_stack",
+            "create_stack",
+            "list_stacks",
+            "get_stack_status",
+            "get_stack_logs",
+            "start_stack",
+            "stop_stack",
+            "restart_stack",
+            "update_stack",
+            "remove_stack",
+            "check_environment",
+            "get_server_ip",
+            "list_dns_records",
+            "create_dns_record",
+            "update_dns_record",
+            "delete_dns_record",
+            "sync_dns",
+        ];
+        assert_eq!(TOOLS.iter().map(|t| t.name).collect::<Vec<_>>(), expected);
+        let readers: Vec<&str> = TOOLS
+            .iter()
+            .filter(|t| t.annotations.read_only)
+            .map(|t| t.name)
+            .collect();
+        assert_eq!(
+            readers,
+            [
+                "list_templates",
+                "validate_stack",
+                "list_stacks",
+                "get_stack_status",
+                "get_stack_logs",
+                "check_environment",
+                "get_server_ip",
+                "list_dns_records"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_tool_list_stays_small() {
+        let f = fixture(&[]);
+        let mut server = McpServer::new(&f.ctx, &CATALOG);
+        let mut meta = serde_json::Map::new();
+        meta.insert(
+            crate::mcp::dispatch::META_PROTOCOL_VERSION.into(),
+            json!("2026-07-28"),
+        );
+        meta.insert(
+            crate::mcp::dispatch::META_CLIENT_CAPABILITIES.into(),
+            json!({}),
+        );
+        let request = Request {
+            id: RequestId::from(1),
+            method: "tools/list".into(),
+            params: Some(json!({"_meta": meta})),
+        };
+        let list = server.handle_request(&request).unwrap();
+        let size = list.to_string().len();
+        // About 4 characters a token: the whole list stays near 6,000 tokens.
+        assert!(size < 24_000, "tools/list is {size} bytes");
+    }
+
+    #[test]
+    fn list_templates_reports_the_embedded_types() {
+        let f = fixture(&[]);
+        let result = call(&f, "list_templates", json!({})).unwrap();
+        let names: Vec<&str> = result["templates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap())
+            .collect();
+        assert!(names.contains(&"generic"), "{names:?}");
+        assert!(
+            text_of(call(&f, "list_templates", json!({"x": 1})).unwrap_err())
+                .contains("unknown field `x`")
+        );
+    }
+
+    #[test]
+    fn validate_stack_reports_the_plan_or_every_problem() {
+        let f = fixture(&[]);
+        let ok = call(
+            &f,
+            "validate_stack",
+            json!({"name": "web", "image": "nginx:alpine", "port": 80}),
+        )
+        .unwrap();
+        assert_eq!(ok["valid"], true);
+        assert_eq!(ok["would_create"]["name"], "web");
+        let bad = call(
+            &f,
+            "validate_stack",
+            json!({"name": "Bad_Name", "port": 70000}),
+        )
+        .unwrap();
+        assert_eq!(bad["valid"], false);
+        assert!(bad["problems"].as_array().unwrap().len() >= 2, "{bad}");
+        assert!(
+            f.dir
+                .path()
+                .join("base")
+                .read_dir()
+                .unwrap()
+                .next()
+                .is_none(),
+            "validate wrote something"
+        );
+    }
+
+    #[test]
+    fn create_stack_writes_a_stack_once() {
+        let f = fixture(&[]);
+        let args = json!({"name": "web", "image": "nginx:alpine", "port": 80, "environment": {"A": "secret-value"}});
+        let created = call(&f, "create_stack", args.clone()).unwrap();
+        assert_eq!(created["name"], "web");
+        assert_eq!(created["started"], false);
+        assert!(!created.to_string().contains("secret-value"), "{created}");
+        assert!(f.dir.path().join("base/web/docker-compose.yml").is_file());
+        let again = text_of(call(&f, "create_stack", args).unwrap_err());
+        assert!(again.contains("already exists"), "{again}");
+    }
+
+    #[test]
+    fn tools_without_docker_fail_as_tool_errors() {
+        let f = fixture(&[]);
+        call(
+            &f,
+            "create_stack",
+            json!({"name": "web", "image": "nginx:alpine", "port": 80}),
+        )
+        .unwrap();
+        let listed = call(&f, "list_stacks", json!({})).unwrap();
+        assert_eq!(listed["stacks"][0]["name"], "web");
+        assert!(listed["warning"].is_string(), "{listed}");
+        for name in [
+            "get_stack_status",
+            "start_stack",
+            "stop_stack",
+            "restart_stack",
+            "update_stack",
+        ] {
+            text_of(call(&f, name, json!({"name": "web"})).unwrap_err());
+        }
+        text_of(call(&f, "get_stack_logs", json!({"name": "web", "tail": 5000})).unwrap_err());
+        let missing = text_of(call(&f, "get_stack_status", json!({"name": "nope"})).unwrap_err());
+        assert!(missing.contains("no stack named nope"), "{missing}");
+    }
+
+    #[test]
+    fn remove_stack_needs_confirm_true() {
+        let f = fixture(&[]);
+        call(
+            &f,
+            "create_stack",
+            json!({"name": "web", "image": "nginx:alpine", "port": 80}),
+        )
+        .unwrap();
+        for args in [
+            json!({"name": "web"}),
+            json!({"name": "web", "confirm": false}),
+            json!({"name": "web", "confirm": "yes"}),
+        ] {
+            let error = call(&f, "remove_stack", args).unwrap_err();
+            assert!(matches!(error, Error::NotConfirmed { .. }), "{error:?}");
+            assert!(error.hint().unwrap().contains("confirm: true"));
+        }
+        assert!(f.dir.path().join("base/web").is_dir());
+        let unknown = text_of(
+            call(
+                &f,
+                "remove_stack",
+                json!({"name": "web", "confirm": true, "x": 1}),
+            )
+            .unwrap_err(),
+        );
+        assert!(unknown.contains("unknown field `x`"), "{unknown}");
+    }
+
+    #[test]
+    fn check_environment_reports_the_checklist() {
+        let f = fixture(&[]);
+        let doctor = call(&f, "check_environment", json!({})).unwrap();
+        assert_eq!(doctor["ok"], false);
+        assert!(!doctor["checks"].as_array().unwrap().is_empty());
+    }
+
+    #[test]
+    fn get_server_ip_uses_the_configured_address() {
+        let f = fixture(&[
+            ("STACKWIZ_PUBLIC_IP", "203.0.113.7"),
+            ("STACKWIZ_ALLOW_PRIVATE_IP", "1"),
+        ]);
+        let ip = call(&f, "get_server_ip", json!({})).unwrap();
+        assert_eq!(ip["ip"], "203.0.113.7");
+        assert_eq!(ip["family"], "ipv4");
+    }
+
+    #[test]
+    fn dns_tools_without_a_token_say_how_to_set_one() {
+        let f = fixture(&[]);
+        for (name, args) in [
+            ("list_dns_records", json!({})),
+            (
+                "create_dns_record",
+                json!({"subdomain": "app", "value": "203.0.113.7"}),
+            ),
+            (
+                "update_dns_record",
+                json!({"subdomain": "app", "proxied": false}),
+            ),
+            ("delete_dns_record", json!({"subdomain": "app"})),
+        ] {
+            let error = call(&f, name, args).unwrap_err();
+            assert!(matches!(error, Error::NoToken), "{name}: {error:?}");
+        }
+        let bad = text_of(
+            call(
+                &f,
+                "create_dns_record",
+                json!({"subdomain": "app", "type": "MX"}),
+            )
+            .unwrap_err(),
+        );
+        assert!(bad.contains("MX"), "{bad}");
+    }
+
+    #[test]
+    fn sync_dns_with_no_stacks_has_nothing_to_do() {
+        let f = fixture(&[]);
+        let sync = call(&f, "sync_dns", json!({"dry_run": true})).unwrap();
+        assert_eq!(sync["checked"], 0);
+    }
+
+    #[test]
+    fn resources_show_compose_files_and_templates_but_never_env() {
+        let f = fixture(&[]);
+        call(&f, "create_stack", json!({"name": "web", "image": "nginx:alpine", "port": 80, "environment": {"K": "v-secret"}}))
+            .unwrap();
+        let uris: Vec<String> = list_resources(&f.ctx)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.uri)
+            .collect();
+        assert!(
+            uris.contains(&"stack://web/compose".to_string()),
+            "{uris:?}"
+        );
+        assert!(uris.contains(&"stack://web/status".to_string()), "{uris:?}");
+        assert!(uris.contains(&"template://generic".to_string()), "{uris:?}");
+        let compose = read_resource(&f.ctx, "stack://web/compose")
+            .unwrap()
+            .unwrap();
+        assert!(compose.text.contains("nginx:alpine"));
+        assert!(!compose.text.contains("v-secret"));
+        let template = read_resource(&f.ctx, "template://generic")
+            .unwrap()
+            .unwrap();
+        assert!(!template.text.is_empty());
+        for uri in [
+            "stack://web/.env",
+            "stack://web/env",
+            "stack://nope/compose",
+            "stack://../x/compose",
+            "template://nope",
+            "file:///etc/passwd",
+        ] {
+            assert_eq!(read_resource(&f.ctx, uri).unwrap(), None, "{uri}");
+        }
+        // Reading a status needs the engine: an operational failure, not "not found".
+        assert!(read_resource(&f.ctx, "stack://web/status").is_err());
+    }
+
+    #[test]
+    fn subdomain_is_the_dns_request_name() {
+        assert_eq!(
+            subdomain_as_name(json!({"subdomain": "app", "type": "A"})),
+            json!({"name": "app", "type": "A"})
+        );
+        assert_eq!(
+            subdomain_as_name(json!({"name": "x", "subdomain": "y"})),
+            json!({"name": "x", "subdomain": "y"})
+        );
+    }
+
+    #[test]
+    fn long_logs_keep_their_end_from_a_line_start() {
+        let text: String = (0..100).map(|i| format!("line {i}\n")).collect();
+        let kept = keep_end(text.clone(), 40);
+        assert!(kept.starts_with('['), "{kept}");
+        assert!(kept.ends_with("line 99\n"), "{kept}");
+        assert!(kept.lines().nth(1).unwrap().starts_with("line "), "{kept}");
+        assert_eq!(keep_end(text.clone(), text.len()), text);
+        let wide = "é".repeat(50);
+        assert!(keep_end(wide, 11).ends_with('é'));
+    }
 }
