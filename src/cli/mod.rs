@@ -122,6 +122,12 @@ pub enum Command {
     Dns(dns::DnsCommand),
     /// Print this server's public IP address (what AUTO DNS values use).
     Ip(dns::IpArgs),
+    /// Serve every stack and DNS operation to AI agents over stdio (Model Context Protocol).
+    #[command(after_help = "Examples:
+  stackwiz mcp
+  stackwiz mcp --read-only
+  stackwiz mcp --print-config claude-desktop")]
+    Mcp(McpArgs),
     /// Print a shell completion script.
     #[command(after_help = "Example:\n  stackwiz completions bash > /etc/bash_completion.d/stackwiz")]
     Completions {
@@ -131,6 +137,17 @@ pub enum Command {
     /// Print the man page (roff).
     #[command(hide = true)]
     Man,
+}
+
+#[derive(Debug, Args)]
+pub struct McpArgs {
+    /// Offer only the tools that change nothing [env: STACKWIZ_READ_ONLY].
+    #[arg(long)]
+    pub read_only: bool,
+    /// Print an `mcpServers` snippet for this client (binary path and your STACKWIZ_* settings,
+    /// never the token) and exit.
+    #[arg(long, value_enum, value_name = "CLIENT")]
+    pub print_config: Option<crate::mcp::ClientKind>,
 }
 
 #[derive(Debug, Args)]
@@ -217,7 +234,7 @@ impl Cli {
             network: self.global.network.clone(),
             default_domain: self.global.default_domain.clone(),
             context: self.global.context.clone(),
-            read_only: false,
+            read_only: matches!(&self.command, Command::Mcp(a) if a.read_only),
         }
     }
 }
@@ -233,6 +250,10 @@ pub fn run(cli: Cli) -> Result<()> {
             return write_stdout(&buf);
         }
         Command::Man => return write_stdout(&man_page()?),
+        Command::Mcp(McpArgs { print_config: Some(client), read_only }) => {
+            let env = crate::config::Env::from_process();
+            return write_stdout(crate::mcp::print_config(*client, &env, *read_only)?.as_bytes());
+        }
         _ => {}
     }
     let cfg = Config::load(&cli.overrides())?;
@@ -290,6 +311,7 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Dns(cmd) => dns::run(&ctx, cmd, json),
         Command::Ip(args) => dns::run_ip(&ctx, args, json),
+        Command::Mcp(_) => crate::mcp::run(ctx),
         Command::Completions { .. } | Command::Man => unreachable!("handled before loading the configuration"),
     }
 }
