@@ -489,8 +489,9 @@ fn instructions(read_only: bool) -> String {
         "stackwiz creates Docker Compose stacks behind Traefik, with Cloudflare DNS. \
          Typical flow: list_templates, then validate_stack (a dry run that reports every problem), \
          then create_stack (auto_start=true starts it), then get_stack_status and get_stack_logs. \
-         remove_stack needs confirm=true. The DNS tools need a Cloudflare API token in the \
-         server's environment; check_environment shows what is missing.",
+         remove_stack needs confirm=true. The DNS tools need a Cloudflare API token \
+         (STACKWIZ_CF_API_TOKEN, a token file or the config file); check_environment shows \
+         what is missing.",
     );
     if read_only {
         text.push_str(" This server is read-only: tools that change anything are not offered.");

@@ -1,0 +1,317 @@
+//! `stackwiz mcp` over real pipes: the binary in a temp dir with a cleaned environment
+//! (support::TestEnv: HOME, XDG folders and the base dir in the temp dir, Cloudflare and the
+//! IP services on a closed loopback port), spoken to line by line, and then by the official
+//! MCP Python SDK (tests/mcp_client.py, run with $STACKWIZ_TEST_PYTHON from
+//! tests/setup/engine.sh) in its default and legacy modes, against the test engine.
+
+mod support;
+
+use std::ffi::OsStr;
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use support::TestEnv;
+
+const DISCOVER_META: &str = r#"{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}"#;
+
+fn initialize(id: i64) -> String {
+    format!(
+        r#"{{"jsonrpc":"2.0","id":{id},"method":"initialize","params":{{"protocolVersion":"2025-11-25","capabilities":{{}},"clientInfo":{{"name":"test","version":"1"}}}}}}"#
+    )
+}
+
+const INITIALIZED: &str = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
+
+/// `stackwiz mcp ARGS` with `lines` on stdin, then EOF. Returns the replies (every stdout
+/// line must be one JSON-RPC message) and stderr.
+fn converse(env: &TestEnv, args: &[&str], lines: &[&str]) -> (Vec<Value>, String) {
+    let mut argv = vec!["mcp"];
+    argv.extend_from_slice(args);
+    let input: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    let out = env.cmd(&argv).stdin(input).output();
+    assert_eq!(out.code, 0, "stackwiz mcp failed:\n{out}");
+    let replies = out
+        .stdout
+        .lines()
+        .map(|line| {
+            let reply: Value = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line:?}\n{out}"));
+            assert_eq!(reply["jsonrpc"], "2.0", "{line}");
+            reply
+        })
+        .collect();
+    (replies, out.stderr)
+}
+
+fn tool_names(reply: &Value) -> Vec<String> {
+    reply["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_handshake_session_over_pipes_answers_every_request_in_order() {
+    let env = TestEnv::new();
+    let (replies, stderr) = converse(
+        &env,
+        &[],
+        &[
+            &initialize(0),
+            INITIALIZED,
+            r#"{"jsonrpc":"2.0","id":"list","method":"tools/list"}"#,
+            "this is not json",
+            r#"[{"jsonrpc":"2.0","id":9,"method":"ping"}]"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"no/such/method"}"#,
+            r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"list_templates","arguments":{}}}"#,
+            r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"nope"}}"#,
+            r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":2}}"#,
+            r#"{"jsonrpc":"2.0","id":4,"method":"ping"}"#,
+        ],
+    );
+    let summary: Vec<(Value, Value)> = replies
+        .iter()
+        .map(|r| (r["id"].clone(), r["error"]["code"].clone()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (json!(0), Value::Null),
+            (json!("list"), Value::Null),
+            (Value::Null, json!(-32700)),
+            (Value::Null, json!(-32600)),
+            (json!(1), json!(-32601)),
+            (json!(2), Value::Null),
+            (json!(3), json!(-32602)),
+            (json!(4), Value::Null),
+        ]
+    );
+    assert_eq!(replies[0]["result"]["protocolVersion"], "2025-11-25");
+    assert_eq!(replies[0]["result"]["serverInfo"]["name"], "stackwiz");
+    assert_eq!(tool_names(&replies[1]).len(), 18);
+    let templates = &replies[5]["result"];
+    assert_eq!(templates["isError"], false);
+    assert_eq!(
+        templates["content"][0]["text"]
+            .as_str()
+            .map(|t| serde_json::from_str::<Value>(t).unwrap()),
+        Some(templates["structuredContent"].clone())
+    );
+    assert!(stderr.contains("stackwiz mcp"), "{stderr}");
+}
+
+#[test]
+fn a_stateless_session_discovers_and_lists() {
+    let env = TestEnv::new();
+    let (replies, _) = converse(
+        &env,
+        &[],
+        &[
+            &format!(
+                r#"{{"jsonrpc":"2.0","id":"d","method":"server/discover","params":{{"_meta":{DISCOVER_META}}}}}"#
+            ),
+            &format!(
+                r#"{{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{{"_meta":{DISCOVER_META}}}}}"#
+            ),
+            r#"{"jsonrpc":"2.0","id":2,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2030-01-01","io.modelcontextprotocol/clientCapabilities":{}}}}"#,
+            r#"{"jsonrpc":"2.0","id":3,"method":"tools/list"}"#,
+        ],
+    );
+    assert_eq!(
+        replies[0]["result"]["supportedVersions"],
+        json!(["2026-07-28"])
+    );
+    assert_eq!(replies[0]["result"]["resultType"], "complete");
+    assert_eq!(replies[1]["result"]["cacheScope"], "public");
+    assert!(replies[1]["result"]["ttlMs"].is_u64());
+    assert_eq!(replies[2]["error"]["code"], -32022);
+    assert_eq!(replies[2]["error"]["data"]["requested"], "2030-01-01");
+    assert_eq!(replies[3]["error"]["code"], -32602);
+}
+
+#[test]
+fn it_exits_promptly_when_stdin_closes() {
+    let env = TestEnv::new();
+    let mut child: Child = {
+        let mut run = env.cmd(["mcp"]);
+        run.cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        run.cmd.spawn().expect("spawn stackwiz mcp")
+    };
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    writeln!(stdin, "{}", initialize(1)).unwrap();
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert!(line.contains(r#""protocolVersion""#), "{line}");
+    let closed = Instant::now();
+    drop(stdin);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "{status}");
+            break;
+        }
+        if closed.elapsed() > Duration::from_secs(2) {
+            let _ = child.kill();
+            panic!("stackwiz mcp still running 2 s after stdin closed");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        closed.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        closed.elapsed()
+    );
+}
+
+#[test]
+fn read_only_mode_lists_only_the_readers_from_the_flag_or_the_environment() {
+    let mut env = TestEnv::new();
+    let lines = [
+        initialize(0),
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#.to_string(),
+        r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"remove_stack","arguments":{"name":"x","confirm":true}}}"#.to_string(),
+    ];
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let (by_flag, _) = converse(&env, &["--read-only"], &lines);
+    env.set("STACKWIZ_READ_ONLY", "1");
+    let (by_env, _) = converse(&env, &[], &lines);
+    for replies in [by_flag, by_env] {
+        assert_eq!(
+            tool_names(&replies[1]),
+            [
+                "list_templates",
+                "validate_stack",
+                "list_stacks",
+                "get_stack_status",
+                "get_stack_logs",
+                "check_environment",
+                "get_server_ip",
+                "list_dns_records"
+            ]
+        );
+        let refused = &replies[2]["result"];
+        assert_eq!(refused["isError"], true);
+        assert!(
+            refused["content"][0]["text"]
+                .as_str()
+                .unwrap()
+                .contains("read-only"),
+            "{refused}"
+        );
+    }
+}
+
+#[test]
+fn print_config_names_this_binary_and_never_the_token() {
+    let mut env = TestEnv::new();
+    env.set("STACKWIZ_CF_API_TOKEN", "tok-very-secret");
+    env.set("STACKWIZ_DEFAULT_DOMAIN", "example.com");
+    for (client, transport) in [("claude-desktop", None), ("claude-code", Some("stdio"))] {
+        let out = env.cmd(["mcp", "--print-config", client]).ok();
+        assert!(!out.says("tok-very-secret"), "{out}");
+        let server = &out.json()["mcpServers"]["stackwiz"];
+        let command = Path::new(server["command"].as_str().unwrap()).to_path_buf();
+        let this = Path::new(env!("CARGO_BIN_EXE_stackwiz"))
+            .canonicalize()
+            .unwrap();
+        assert_eq!(command.canonicalize().unwrap(), this);
+        assert!(command.is_absolute());
+        assert_eq!(server["args"], json!(["mcp"]));
+        assert_eq!(server["env"]["STACKWIZ_DEFAULT_DOMAIN"], "example.com");
+        assert_eq!(
+            server["env"]["STACKWIZ_BASE_DIR"],
+            env.base.display().to_string()
+        );
+        assert!(server["env"].get("STACKWIZ_CF_API_TOKEN").is_none());
+        assert_eq!(server.get("type").and_then(Value::as_str), transport);
+    }
+}
+
+// ------------------------------------------------------------------------------------
+// The official Python SDK
+
+/// Runs tests/mcp_client.py SCENARIO against this binary with `env`'s environment.
+fn python_client(env: &TestEnv, scenario: &str) -> support::Out {
+    let python = std::env::var("STACKWIZ_TEST_PYTHON")
+        .expect("STACKWIZ_TEST_PYTHON is not set: run the tests with `make test` (tests/setup/engine.sh makes the venv)");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mcp_client.py");
+    let args = [
+        script.as_os_str(),
+        OsStr::new(env!("CARGO_BIN_EXE_stackwiz")),
+        OsStr::new(scenario),
+    ];
+    let mut run = env.program(&python, args);
+    run.cmd.env("PYTHONDONTWRITEBYTECODE", "1");
+    run.output()
+}
+
+#[test]
+fn the_python_sdk_speaks_to_it_in_both_eras() {
+    let env = TestEnv::new();
+    let out = python_client(&env, "protocol");
+    assert_eq!(out.code, 0, "mcp_client.py protocol failed:\n{out}");
+    assert!(out.stdout.contains("PASS (protocol)"), "{out}");
+}
+
+#[test]
+fn the_python_sdk_sees_only_the_readers_in_read_only_mode() {
+    let env = TestEnv::new();
+    let out = python_client(&env, "read-only");
+    assert_eq!(out.code, 0, "mcp_client.py read-only failed:\n{out}");
+}
+
+#[test]
+fn the_python_sdk_runs_a_stack_lifecycle_on_the_engine() {
+    support::require_engine();
+    let mut env = TestEnv::new();
+    let id = std::process::id();
+    let (stack, network) = (format!("mcp-{id}"), format!("swmcp-{id}"));
+    env.set("STACKWIZ_TEST_STACK", &stack);
+    env.set("STACKWIZ_TEST_IMAGE", support::test_image());
+    env.set("STACKWIZ_DOCKER_NETWORK", &network);
+    let out = python_client(&env, "lifecycle");
+    // Whatever happened, leave nothing behind on the engine.
+    let _ = env.cmd(["remove", &stack, "--yes", "--purge"]).output();
+    let _ = env.program("docker", ["network", "rm", &network]).output();
+    assert_eq!(out.code, 0, "mcp_client.py lifecycle failed:\n{out}");
+}
+
+/// The binary's stdout carries nothing but protocol messages even when docker fails loudly.
+#[test]
+fn docker_output_never_reaches_stdout() {
+    let mut env = TestEnv::new();
+    let fake = env.path("fake-docker");
+    support::write(
+        &fake,
+        "#!/bin/sh\necho 'fake docker says hello on stdout'\necho 'and on stderr' >&2\nexit 1\n",
+    );
+    make_executable(&fake);
+    env.set("STACKWIZ_DOCKER", &fake);
+    let (replies, _) = converse(
+        &env,
+        &[],
+        &[
+            &initialize(0),
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"create_stack","arguments":{"name":"web","image":"nginx:alpine","port":80}}}"#,
+            r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"start_stack","arguments":{"name":"web"}}}"#,
+            r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"list_stacks","arguments":{}}}"#,
+        ],
+    );
+    assert_eq!(replies.len(), 4);
+    assert_eq!(replies[1]["result"]["isError"], false, "{}", replies[1]);
+    assert_eq!(replies[2]["result"]["isError"], true, "{}", replies[2]);
+    assert_eq!(replies[3]["result"]["isError"], false, "{}", replies[3]);
+}
+
+fn make_executable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
