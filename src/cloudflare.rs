@@ -146,47 +146,40 @@ impl Cloudflare {
     }
 
     pub fn verify_token(&self) -> Result<TokenStatus> {
-        self.call(Method::Get, "/user/tokens/verify", &[], None)
-            .map(|(t, _)| t)
+        self.call(Method::Get, "/user/tokens/verify", &[], None).map(|(t, _)| t)
     }
 
     /// The zone holding `host`: the longest suffix of it that is a zone of this account.
     /// `STACKWIZ_CF_ZONE_ID` answers without asking.
     pub fn zone_for(&self, host: &str) -> Result<Zone> {
+        self.find_zone(host)?.ok_or_else(|| {
+            Error::with_hint(
+                format!("no Cloudflare zone holds {host} (looked for {})", suffixes(host).join(", ")),
+                "check the domain is on this Cloudflare account and the token may read it \
+                 (Zone:Read), or set STACKWIZ_CF_ZONE_ID",
+            )
+        })
+    }
+
+    /// Like [`Cloudflare::zone_for`], but a host outside every zone is `None`, not an error.
+    pub fn find_zone(&self, host: &str) -> Result<Option<Zone>> {
         if let Some(id) = &self.zone_id {
-            return Ok(Zone {
-                id: id.clone(),
-                name: None,
-            });
+            return Ok(Some(Zone { id: id.clone(), name: None }));
         }
         let host = host.trim_end_matches('.').to_ascii_lowercase();
         if let Some(zone) = self.cached(&host) {
-            return Ok(zone);
+            return Ok(Some(zone));
         }
-        let labels: Vec<&str> = host.split('.').collect();
-        let mut tried = Vec::new();
-        // Full name first, so the first hit is the longest; a zone has at least two labels.
-        for i in 0..labels.len().saturating_sub(1) {
-            let suffix = labels[i..].join(".");
+        // Full name first, so the first hit is the longest.
+        for suffix in suffixes(&host) {
             let query = [("name", suffix.clone()), ("per_page", "50".to_string())];
             let (zones, _): (Vec<Zone>, _) = self.call(Method::Get, "/zones", &query, None)?;
-            if let Some(zone) = zones
-                .into_iter()
-                .find(|z| z.shown().eq_ignore_ascii_case(&suffix))
-            {
+            if let Some(zone) = zones.into_iter().find(|z| z.shown().eq_ignore_ascii_case(&suffix)) {
                 self.remember(&host, &zone);
-                return Ok(zone);
+                return Ok(Some(zone));
             }
-            tried.push(suffix);
         }
-        Err(Error::with_hint(
-            format!(
-                "no Cloudflare zone holds {host} (looked for {})",
-                tried.join(", ")
-            ),
-            "check the domain is on this Cloudflare account and the token may read it \
-             (Zone:Read), or set STACKWIZ_CF_ZONE_ID",
-        ))
+        Ok(None)
     }
 
     /// Every record matching `filter`, following `result_info` pagination to the end.
@@ -210,14 +203,8 @@ impl Cloudflare {
             let got = batch.len();
             records.extend(batch);
             let more = match info {
-                Some(ResultInfo {
-                    total_pages: Some(total),
-                    ..
-                }) => u64::from(page) < total,
-                Some(ResultInfo {
-                    total_count: Some(total),
-                    ..
-                }) => (records.len() as u64) < total,
+                Some(ResultInfo { total_pages: Some(total), .. }) => u64::from(page) < total,
+                Some(ResultInfo { total_count: Some(total), .. }) => (records.len() as u64) < total,
                 _ => false,
             };
             if !more || got == 0 {
@@ -229,23 +216,20 @@ impl Cloudflare {
 
     pub fn create(&self, zone: &Zone, fields: &Fields) -> Result<Record> {
         let path = format!("/zones/{}/dns_records", zone.id);
-        self.call(Method::Post, &path, &[], Some(fields))
-            .map(|(r, _)| r)
+        self.call(Method::Post, &path, &[], Some(fields)).map(|(r, _)| r)
     }
 
     /// PATCH: only the fields set in `fields` change.
     pub fn patch(&self, zone: &Zone, id: &str, fields: &Fields) -> Result<Record> {
         let path = format!("/zones/{}/dns_records/{id}", zone.id);
-        self.call(Method::Patch, &path, &[], Some(fields))
-            .map(|(r, _)| r)
+        self.call(Method::Patch, &path, &[], Some(fields)).map(|(r, _)| r)
     }
 
     pub fn delete(&self, zone: &Zone, id: &str) -> Result<()> {
         #[derive(Deserialize)]
         struct Deleted {}
         let path = format!("/zones/{}/dns_records/{id}", zone.id);
-        self.call::<Deleted>(Method::Delete, &path, &[], None)
-            .map(|_| ())
+        self.call::<Deleted>(Method::Delete, &path, &[], None).map(|_| ())
     }
 
     /// One API call: send, then parse the envelope. Every request goes through here.
@@ -260,18 +244,14 @@ impl Cloudflare {
         let json = body
             .map(serde_json::to_vec)
             .transpose()
-            .map_err(|e| Error::Http {
-                url: url.clone(),
-                message: format!("cannot encode the request: {e}"),
-            })?;
-        let req = Request {
-            method,
-            url: &url,
-            query,
-            bearer: Some(&self.token),
-            json: json.as_deref(),
-        };
-        let resp = self.http.send(&req)?;
+            .map_err(|e| Error::Http { url: url.clone(), message: format!("cannot encode the request: {e}") })?;
+        let req = Request { method, url: &url, query, bearer: Some(&self.token), json: json.as_deref() };
+        let resp = self.http.send(&req).map_err(|e| match e {
+            Error::Http { url, message } => {
+                Error::Http { url, message: format!("cannot reach the Cloudflare API: {message}") }
+            }
+            other => other,
+        })?;
         parse_envelope(resp.status, &resp.body, &req.shown_url())
     }
 
@@ -290,10 +270,7 @@ impl Cloudflare {
         if !fresh(at) {
             return None;
         }
-        let zone = Zone {
-            id: entry.id.clone(),
-            name: Some(entry.name.clone()),
-        };
+        let zone = Zone { id: entry.id.clone(), name: Some(entry.name.clone()) };
         memory().lock().ok()?.insert(key, (zone.clone(), at));
         Some(zone)
     }
@@ -303,20 +280,11 @@ impl Cloudflare {
         if let Ok(mut mem) = memory().lock() {
             mem.insert((self.api.clone(), host.to_string()), (zone.clone(), now));
         }
-        let secs = now
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
+        let secs = now.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
         let mut file = read_cache_file(&self.cache_file);
-        file.zones
-            .retain(|_, e| secs.saturating_sub(e.at) < ZONE_CACHE_TTL.as_secs());
+        file.zones.retain(|_, e| secs.saturating_sub(e.at) < ZONE_CACHE_TTL.as_secs());
         file.version = 1;
-        let entry = CacheEntry {
-            api: self.api.clone(),
-            id: zone.id.clone(),
-            name: zone.shown().into(),
-            at: secs,
-        };
+        let entry = CacheEntry { api: self.api.clone(), id: zone.id.clone(), name: zone.shown().into(), at: secs };
         file.zones.insert(host.to_string(), entry);
         // Best effort: a read-only cache dir costs a zone lookup next time, nothing else.
         let _ = write_cache_file(&self.cache_file, &file);
@@ -370,11 +338,7 @@ impl Message {
 
 /// The one envelope parser. Success needs a 2xx status, `success: true` and a `result`
 /// of the expected shape; anything else is an error naming what came back.
-pub fn parse_envelope<T: DeserializeOwned>(
-    status: u16,
-    body: &[u8],
-    url: &str,
-) -> Result<(T, Option<ResultInfo>)> {
+pub fn parse_envelope<T: DeserializeOwned>(status: u16, body: &[u8], url: &str) -> Result<(T, Option<ResultInfo>)> {
     let envelope: Option<Envelope> = serde_json::from_slice(body).ok();
     let ok_status = (200..300).contains(&status);
     match envelope {
@@ -422,12 +386,22 @@ fn hint_for(status: u16, errors: &[(i64, String)]) -> Option<String> {
         "TTL must be 1 (automatic) or 60-86400 seconds (30 on Enterprise zones)"
     } else if has(&[971]) || status == 429 {
         "Cloudflare is rate limiting this token (1200 requests per 5 minutes): wait a few minutes and retry"
+    } else if (300..400).contains(&status) {
+        "the API URL redirects elsewhere: check STACKWIZ_CF_API_URL (https://api.cloudflare.com/client/v4)"
     } else if status >= 500 {
         "Cloudflare had trouble answering: retry later (https://www.cloudflarestatus.com)"
     } else {
         return None;
     };
     Some(hint.to_string())
+}
+
+/// `a.b.example.com` → `a.b.example.com`, `b.example.com`, `example.com` (a zone has at
+/// least two labels).
+fn suffixes(host: &str) -> Vec<String> {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let labels: Vec<&str> = host.split('.').collect();
+    (0..labels.len().saturating_sub(1)).map(|i| labels[i..].join(".")).collect()
 }
 
 type MemoryCache = HashMap<(String, String), (Zone, SystemTime)>;
@@ -456,10 +430,7 @@ struct CacheEntry {
 }
 
 fn read_cache_file(path: &PathBuf) -> CacheFile {
-    std::fs::read(path)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default()
+    std::fs::read(path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
 }
 
 /// Write to a private temporary file beside the cache, then rename over it: readers see
@@ -468,19 +439,12 @@ fn write_cache_file(path: &PathBuf, file: &CacheFile) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
     let dir = path.parent().ok_or(std::io::ErrorKind::InvalidInput)?;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)?;
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
     let mut suffix = [0u8; 8];
     getrandom::fill(&mut suffix).map_err(|_| std::io::ErrorKind::Other)?;
     let tmp = dir.join(format!(".zones.json.{}", u64::from_le_bytes(suffix)));
     let result = (|| {
-        let mut out = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
+        let mut out = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
         out.write_all(&serde_json::to_vec_pretty(file).map_err(std::io::Error::other)?)?;
         out.sync_all()?;
         std::fs::rename(&tmp, path)
@@ -503,10 +467,7 @@ mod tests {
     fn error_envelope_keeps_cloudflare_codes_and_hints() {
         let body = r#"{"success":false,"errors":[{"code":81057,"message":"Record already exists."}],"messages":[],"result":null}"#;
         let err = parse(400, body).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "Cloudflare API error (HTTP 400): [81057] Record already exists."
-        );
+        assert_eq!(err.to_string(), "Cloudflare API error (HTTP 400): [81057] Record already exists.");
         assert!(err.hint().unwrap().contains("stackwiz dns list"));
         let body = r#"{"success":false,"errors":[{"code":9109,"message":"Invalid access token"}],"messages":[],"result":null}"#;
         let err = parse(403, body).unwrap_err();
@@ -514,12 +475,7 @@ mod tests {
         assert!(err.hint().unwrap().contains("STACKWIZ_CF_API_TOKEN"));
         let body = r#"{"success":false,"errors":[{"code":1004,"message":"DNS Validation Error","error_chain":[{"code":9004,"message":"This record type cannot be proxied."}]}],"messages":[],"result":null}"#;
         let err = parse(400, body).unwrap_err().to_string();
-        assert!(
-            err.contains(
-                "[1004] DNS Validation Error ([9004] This record type cannot be proxied.)"
-            ),
-            "{err}"
-        );
+        assert!(err.contains("[1004] DNS Validation Error ([9004] This record type cannot be proxied.)"), "{err}");
     }
 
     #[test]
@@ -554,14 +510,8 @@ mod tests {
 
     #[test]
     fn patch_fields_send_only_what_changed() {
-        let fields = Fields {
-            content: Some("93.184.216.34".into()),
-            ..Default::default()
-        };
-        assert_eq!(
-            serde_json::to_string(&fields).unwrap(),
-            r#"{"content":"93.184.216.34"}"#
-        );
+        let fields = Fields { content: Some("93.184.216.34".into()), ..Default::default() };
+        assert_eq!(serde_json::to_string(&fields).unwrap(), r#"{"content":"93.184.216.34"}"#);
         assert_eq!(fields.names(), ["content"]);
     }
 }
