@@ -442,6 +442,7 @@ fn the_token_appears_in_no_output() {
     w.run(&["--json", "dns", "create", "a", "--value", "1.1.1.1"]);
     w.run(&["dns", "delete", "a"]);
     w.run(&["dns", "sync", "--domain", "example.com"]);
+    w.run(&["mcp", "--print-config", "claude-desktop"]);
     // From a file, and from traefik/.env.
     let file = w.env.path("token");
     std::fs::write(&file, format!("{TOKEN}\n")).unwrap();
