@@ -121,16 +121,9 @@ impl Client {
         let mut attempt = 0;
         loop {
             let outcome = self.send_once(req);
-            let wait = match &outcome {
-                Ok(r) if r.response.status == 429 => Some(r.retry_after.unwrap_or(DEFAULT_RETRY_AFTER)),
-                Ok(r) if r.response.status >= 500 => Some(r.retry_after.unwrap_or_else(|| backoff(attempt))),
-                Ok(_) => None,
-                Err(e) if transient(e) => Some(backoff(attempt)),
-                Err(_) => None,
-            };
-            match (wait, outcome) {
+            match (retry_wait(&outcome, attempt), outcome) {
                 (Some(wait), _) if attempt < self.retries => {
-                    std::thread::sleep(wait.min(MAX_RETRY_AFTER).mul_f64(self.scale));
+                    std::thread::sleep(wait.mul_f64(self.scale));
                     attempt += 1;
                 }
                 (_, Ok(r)) => return Ok(r.response),
@@ -205,6 +198,17 @@ fn send_body(
     builder.content_type("application/json").send(body.unwrap_or(b"{}"))
 }
 
+/// How long to wait before trying again after `outcome`, if it is worth another try.
+fn retry_wait(outcome: &std::result::Result<Attempt, ureq::Error>, attempt: u32) -> Option<Duration> {
+    let wait = match outcome {
+        Ok(r) if r.response.status == 429 => r.retry_after.unwrap_or(DEFAULT_RETRY_AFTER),
+        Ok(r) if r.response.status >= 500 => r.retry_after.unwrap_or_else(|| backoff(attempt)),
+        Err(e) if transient(e) => backoff(attempt),
+        _ => return None,
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
+}
+
 /// Errors worth another try: the network or the server may recover.
 fn transient(e: &ureq::Error) -> bool {
     matches!(
@@ -252,8 +256,21 @@ mod tests {
     }
 
     #[test]
-    fn backoff_doubles() {
-        assert_eq!([0, 1, 2].map(backoff), [1, 2, 4].map(Duration::from_secs));
+    fn retries_wait_as_the_server_asks_within_limits() {
+        let answer = |status, retry_after: Option<u64>| {
+            let response = Response { status, content_type: None, body: Vec::new() };
+            Ok(Attempt { response, retry_after: retry_after.map(Duration::from_secs) })
+        };
+        let secs = |s| Some(Duration::from_secs(s));
+        assert_eq!(retry_wait(&answer(429, Some(7)), 0), secs(7));
+        assert_eq!(retry_wait(&answer(429, Some(3600)), 0), secs(60));
+        assert_eq!(retry_wait(&answer(429, None), 0), secs(5));
+        assert_eq!(retry_wait(&answer(503, None), 2), secs(4));
+        assert_eq!(retry_wait(&answer(502, Some(2)), 0), secs(2));
+        assert_eq!(retry_wait(&answer(404, Some(2)), 0), None);
+        assert_eq!(retry_wait(&answer(200, None), 0), None);
+        assert_eq!(retry_wait(&Err(ureq::Error::ConnectionFailed), 1), secs(2));
+        assert_eq!(retry_wait(&Err(ureq::Error::BodyExceedsLimit(1)), 0), None);
     }
 
     #[test]
