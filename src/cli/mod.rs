@@ -443,7 +443,7 @@ fn wizard(ctx: &Ctx, req: &mut CreateRequest) -> Result<()> {
     let domain = prompt("Domain", Some(&format!("{}.{}", req.name, ctx.cfg.default_domain)))?;
     req.domain = Some(domain);
     for key in &info.required_env {
-        let v = prompt(&format!("{key}"), None)?;
+        let v = prompt(key, None)?;
         req.env.insert(key.clone(), v);
     }
     req.start = matches!(prompt("Start it now? (y/N)", Some("n"))?.to_ascii_lowercase().as_str(), "y" | "yes");

@@ -349,22 +349,22 @@ fn get_server_ip(ctx: &Ctx, args: Value) -> Result<Value, Error> {
 }
 
 fn list_dns_records(ctx: &Ctx, args: Value) -> Result<Value, Error> {
-    let req: DnsList = arguments(subdomain_as_name(args))?;
+    let req: DnsList = arguments(args)?;
     report(dns::list(ctx, &req)?)
 }
 
 fn create_dns_record(ctx: &Ctx, args: Value) -> Result<Value, Error> {
-    let req: DnsCreate = arguments(subdomain_as_name(args))?;
+    let req: DnsCreate = arguments(args)?;
     report(dns::create(ctx, &req)?)
 }
 
 fn update_dns_record(ctx: &Ctx, args: Value) -> Result<Value, Error> {
-    let req: DnsUpdate = arguments(subdomain_as_name(args))?;
+    let req: DnsUpdate = arguments(args)?;
     report(dns::update(ctx, &req)?)
 }
 
 fn delete_dns_record(ctx: &Ctx, args: Value) -> Result<Value, Error> {
-    let req: DnsDelete = arguments(subdomain_as_name(args))?;
+    let req: DnsDelete = arguments(args)?;
     report(dns::delete(ctx, &req)?)
 }
 
@@ -373,18 +373,6 @@ fn sync_dns(ctx: &Ctx, args: Value) -> Result<Value, Error> {
     report(dns::sync_stacks(&ctx.cfg, dry_run)?)
 }
 
-/// The DNS tools take `subdomain` (the name the original server's tools used); the request
-/// structs call it `name`.
-fn subdomain_as_name(mut args: Value) -> Value {
-    if let Some(object) = args.as_object_mut() {
-        if !object.contains_key("name") {
-            if let Some(subdomain) = object.remove("subdomain") {
-                object.insert("name".into(), subdomain);
-            }
-        }
-    }
-    args
-}
 
 /// The last `max` bytes of `text`, from a line start, saying how much was left out.
 fn keep_end(text: String, max: usize) -> String {
@@ -1285,14 +1273,9 @@ mod tests {
 
     #[test]
     fn subdomain_is_the_dns_request_name() {
-        assert_eq!(
-            subdomain_as_name(json!({"subdomain": "app", "type": "A"})),
-            json!({"name": "app", "type": "A"})
-        );
-        assert_eq!(
-            subdomain_as_name(json!({"name": "x", "subdomain": "y"})),
-            json!({"name": "x", "subdomain": "y"})
-        );
+        let req: crate::ops::dns::DnsCreate = arguments(json!({"subdomain": "app", "type": "A"})).unwrap();
+        assert_eq!(req.name, "app");
+        assert!(arguments::<crate::ops::dns::DnsCreate>(json!({"name": "x", "subdomain": "y"})).is_err());
     }
 
     #[test]

@@ -94,7 +94,7 @@ impl TryFrom<String> for RecordType {
 pub struct DnsList {
     #[serde(default)]
     pub zone: Option<String>,
-    #[serde(default)]
+    #[serde(default, alias = "subdomain")]
     pub name: Option<String>,
     #[serde(default)]
     pub r#type: Option<RecordType>,
@@ -108,6 +108,8 @@ pub struct DnsList {
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DnsCreate {
+    /// A label under the default domain or a full hostname (MCP calls it `subdomain`).
+    #[serde(alias = "subdomain")]
     pub name: String,
     #[serde(default)]
     pub r#type: Option<RecordType>,
@@ -130,6 +132,8 @@ pub struct DnsCreate {
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DnsUpdate {
+    /// A label under the default domain or a full hostname (MCP calls it `subdomain`).
+    #[serde(alias = "subdomain")]
     pub name: String,
     #[serde(default)]
     pub r#type: Option<RecordType>,
@@ -147,6 +151,8 @@ pub struct DnsUpdate {
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DnsDelete {
+    /// A label under the default domain or a full hostname (MCP calls it `subdomain`).
+    #[serde(alias = "subdomain")]
     pub name: String,
     #[serde(default)]
     pub r#type: Option<RecordType>,

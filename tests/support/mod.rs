@@ -2,7 +2,7 @@
 //! environment. HOME, XDG folders and STACKWIZ_BASE_DIR point into the temp dir; the
 //! Cloudflare API and IP services point at a closed loopback port unless a test sets its own
 //! fakes, so no test can reach the internet or touch real settings.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::disallowed_methods)]
 
 use std::ffi::OsStr;
 use std::io::Write;
