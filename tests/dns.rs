@@ -696,3 +696,66 @@ fn the_fakes_answer_in_the_schemas_envelope() {
     assert_eq!((v["success"].as_bool(), v["result"].is_null()), (Some(false), true));
     assert!(v["errors"][0]["code"].as_i64().unwrap() >= 1000 && v["errors"][0]["message"].is_string());
 }
+
+// ---------------------------------------------------------------------------------------
+// stacks and their records: create --dns, remove
+
+#[test]
+fn create_with_dns_writes_the_stack_and_its_owned_record() {
+    let w = world();
+    let out = w.json(&["create", "shop", "--image", "nginx", "--port", "80", "--dns"]);
+    assert_eq!(out["dns"]["action"], "created", "{out}");
+    let rec = w.cf.record("A", "shop.example.com").expect("record created");
+    assert_eq!((rec.content.as_str(), rec.proxied), (IP, true));
+    assert_eq!(rec.comment.as_deref(), Some("stackwiz:shop"));
+    assert!(w.env.stack("shop").join("docker-compose.yml").exists());
+}
+
+#[test]
+fn a_dns_failure_after_create_keeps_the_stack_and_names_the_retry() {
+    let w = world();
+    let mut env_bad = TestEnv::new();
+    env_bad
+        .set("STACKWIZ_BASE_DIR", &w.env.base)
+        .set("STACKWIZ_CF_API_URL", &w.cf.url)
+        .set("STACKWIZ_IP_SERVICES", w.ips.url("/valid"))
+        .set("STACKWIZ_CF_API_TOKEN", "wrong-token-value")
+        .set("STACKWIZ_DEFAULT_DOMAIN", "example.com")
+        .set("STACKWIZ_HTTP_TIME_SCALE", SCALE);
+    let out = env_bad.cmd(["create", "kept", "--image", "nginx", "--port", "80", "--dns"]).fails(1);
+    assert!(!out.says("wrong-token-value"), "{out}");
+    assert!(out.stderr.contains("stack kept was created at"), "{out}");
+    assert!(out.stderr.contains("hint: retry with: stackwiz dns create kept.example.com --stack kept"), "{out}");
+    assert!(w.env.stack("kept").join("docker-compose.yml").exists(), "the stack must stay");
+    // The retry command works once the token is right.
+    w.ok(&["dns", "create", "kept.example.com", "--stack", "kept"]);
+    assert_eq!(w.cf.record("A", "kept.example.com").unwrap().comment.as_deref(), Some("stackwiz:kept"));
+}
+
+#[test]
+fn remove_deletes_the_stacks_own_records_unless_keep_dns() {
+    support::require_engine();
+    let w = world();
+    let net = format!("swt-dns-{}", std::process::id());
+    let env = {
+        let mut e = TestEnv::new();
+        e.set("STACKWIZ_BASE_DIR", &w.env.base)
+            .set("STACKWIZ_CF_API_URL", &w.cf.url)
+            .set("STACKWIZ_IP_SERVICES", w.ips.url("/valid"))
+            .set("STACKWIZ_CF_API_TOKEN", TOKEN)
+            .set("STACKWIZ_DEFAULT_DOMAIN", "example.com")
+            .set("STACKWIZ_DOCKER_NETWORK", &net)
+            .set("STACKWIZ_HTTP_TIME_SCALE", SCALE);
+        e
+    };
+    env.cmd(["create", "gone", "--image", "nginx", "--port", "80", "--dns"]).ok();
+    env.cmd(["create", "stays", "--image", "nginx", "--port", "80", "--dns"]).ok();
+    // A record at the same name that stackwiz did not make.
+    w.cf.add_record("TXT", "gone.example.com", "hand-made", false, 1, None);
+    let out = no_token(env.cmd(["remove", "gone", "--yes", "--json"]).ok());
+    assert_eq!(out.json()["dns"]["deleted"][0]["name"], "gone.example.com", "{out}");
+    assert!(w.cf.record("A", "gone.example.com").is_none());
+    assert!(w.cf.record("TXT", "gone.example.com").is_some(), "a record stackwiz does not own was deleted");
+    no_token(env.cmd(["remove", "stays", "--yes", "--keep-dns"]).ok());
+    assert!(w.cf.record("A", "stays.example.com").is_some());
+}
