@@ -31,26 +31,54 @@ impl Report for Doctor {
     fn human(&self) -> String {
         let mut out = String::new();
         for c in &self.checks {
-            let mark = if c.ok { "✓" } else if c.required { "✗" } else { "!" };
+            let mark = if c.ok {
+                "✓"
+            } else if c.required {
+                "✗"
+            } else {
+                "!"
+            };
             let _ = writeln!(out, "{mark} {}: {}", c.name, c.detail);
             if let (false, Some(fix)) = (c.ok, &c.fix) {
                 let _ = writeln!(out, "    fix: {fix}");
             }
         }
-        let _ = writeln!(out, "{}", if self.ok { "all required checks passed" } else { "some required checks failed" });
+        let _ = writeln!(
+            out,
+            "{}",
+            if self.ok {
+                "all required checks passed"
+            } else {
+                "some required checks failed"
+            }
+        );
         out
     }
 }
 
 fn check(name: &str, required: bool, result: Result<String, (String, String)>) -> Check {
     match result {
-        Ok(detail) => Check { name: name.into(), ok: true, required, detail, fix: None },
-        Err((detail, fix)) => Check { name: name.into(), ok: false, required, detail, fix: Some(fix) },
+        Ok(detail) => Check {
+            name: name.into(),
+            ok: true,
+            required,
+            detail,
+            fix: None,
+        },
+        Err((detail, fix)) => Check {
+            name: name.into(),
+            ok: false,
+            required,
+            detail,
+            fix: Some(fix),
+        },
     }
 }
 
 fn writable(path: &Path) -> bool {
-    let Ok(c) = CString::new(path.as_os_str().as_bytes()) else { return false };
+    let Ok(c) = CString::new(path.as_os_str().as_bytes()) else {
+        return false;
+    };
     // SAFETY: a valid NUL-terminated path.
     unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
 }
@@ -67,9 +95,15 @@ pub fn doctor(ctx: &Ctx, fix: bool) -> Doctor {
         "base dir",
         true,
         if !cfg.base_dir.is_dir() {
-            Err((format!("{base} does not exist"), format!("stackwiz init (or mkdir -p {base})")))
+            Err((
+                format!("{base} does not exist"),
+                format!("stackwiz init (or mkdir -p {base})"),
+            ))
         } else if !writable(&cfg.base_dir) {
-            Err((format!("{base} is not writable by this user"), "run as root, or set STACKWIZ_BASE_DIR to a folder you own".into()))
+            Err((
+                format!("{base} is not writable by this user"),
+                "run as root, or set STACKWIZ_BASE_DIR to a folder you own".into(),
+            ))
         } else {
             Ok(format!("{base} exists and is writable"))
         },
@@ -80,7 +114,11 @@ pub fn doctor(ctx: &Ctx, fix: bool) -> Doctor {
         true,
         match super::stacks::templates(cfg) {
             Ok(t) => {
-                let from_folder = t.templates.iter().filter(|k| k.source != "embedded").count();
+                let from_folder = t
+                    .templates
+                    .iter()
+                    .filter(|k| k.source != "embedded")
+                    .count();
                 Ok(format!(
                     "{} types ({} from {}, the rest embedded)",
                     t.templates.len(),
@@ -88,7 +126,10 @@ pub fn doctor(ctx: &Ctx, fix: bool) -> Doctor {
                     cfg.templates_dir.display()
                 ))
             }
-            Err(e) => Err((e.to_string(), format!("fix or remove the file in {}", cfg.templates_dir.display()))),
+            Err(e) => Err((
+                e.to_string(),
+                format!("fix or remove the file in {}", cfg.templates_dir.display()),
+            )),
         },
     ));
 
@@ -99,7 +140,10 @@ pub fn doctor(ctx: &Ctx, fix: bool) -> Doctor {
         true,
         match &program {
             Some(p) => Ok(p.display().to_string()),
-            None => Err((format!("`{}` not found on PATH", cfg.docker), "install Docker (apt-get install docker.io) or set STACKWIZ_DOCKER".into())),
+            None => Err((
+                format!("`{}` not found on PATH", cfg.docker),
+                "install Docker (apt-get install docker.io) or set STACKWIZ_DOCKER".into(),
+            )),
         },
     ));
 
@@ -108,19 +152,26 @@ pub fn doctor(ctx: &Ctx, fix: bool) -> Doctor {
         .docker_host
         .as_deref()
         .map(|h| h.strip_prefix("unix://").map(String::from))
-        .unwrap_or_else(|| cfg.context.is_none().then(|| "/var/run/docker.sock".to_string()));
+        .unwrap_or_else(|| {
+            cfg.context
+                .is_none()
+                .then(|| "/var/run/docker.sock".to_string())
+        });
     checks.push(check(
         "docker engine",
         true,
         match (&engine, &socket) {
             (Ok(v), _) => Ok(format!("reachable, version {v}")),
-            (Err(_), Some(sock)) if Path::new(sock).exists() && !writable(Path::new(sock)) => Err((
-                format!("this user may not use the socket {sock}"),
-                "add the user to the `docker` group (then log in again), or run as root".into(),
-            )),
+            (Err(_), Some(sock)) if Path::new(sock).exists() && !writable(Path::new(sock)) => {
+                Err((
+                    format!("this user may not use the socket {sock}"),
+                    "add the user to the `docker` group (then log in again), or run as root".into(),
+                ))
+            }
             (Err(e), _) => Err((
                 first_line(&e.to_string()),
-                "start the engine (systemctl start docker) or point DOCKER_HOST / --context at it".into(),
+                "start the engine (systemctl start docker) or point DOCKER_HOST / --context at it"
+                    .into(),
             )),
         },
     ));
@@ -138,15 +189,30 @@ pub fn doctor(ctx: &Ctx, fix: bool) -> Doctor {
     ));
 
     let network = match &engine {
-        Err(_) => Err(("not checked: the engine is not reachable".to_string(), "fix the engine first".to_string())),
+        Err(_) => Err((
+            "not checked: the engine is not reachable".to_string(),
+            "fix the engine first".to_string(),
+        )),
         Ok(_) => match docker.network_exists(&cfg.network) {
             Ok(true) => Ok(format!("{} exists", cfg.network)),
             Ok(false) if fix => match docker.network_create(&cfg.network) {
                 Ok(()) => Ok(format!("{} created", cfg.network)),
-                Err(e) => Err((first_line(&e.to_string()), format!("docker network create {}", cfg.network))),
+                Err(e) => Err((
+                    first_line(&e.to_string()),
+                    format!("docker network create {}", cfg.network),
+                )),
             },
-            Ok(false) => Err((format!("{} does not exist", cfg.network), format!("stackwiz doctor --fix (or docker network create {})", cfg.network))),
-            Err(e) => Err((first_line(&e.to_string()), format!("docker network create {}", cfg.network))),
+            Ok(false) => Err((
+                format!("{} does not exist", cfg.network),
+                format!(
+                    "stackwiz doctor --fix (or docker network create {})",
+                    cfg.network
+                ),
+            )),
+            Err(e) => Err((
+                first_line(&e.to_string()),
+                format!("docker network create {}", cfg.network),
+            )),
         },
     };
     checks.push(check("network", true, network));
@@ -155,8 +221,16 @@ pub fn doctor(ctx: &Ctx, fix: bool) -> Doctor {
         "owner",
         true,
         match crate::perms::resolve(&cfg.default_user, &cfg.default_group) {
-            Ok(_) => Ok(format!("stacks will belong to {}:{}", cfg.default_user, cfg.default_group)),
-            Err(e) => Err((e.to_string(), e.hint().unwrap_or_else(|| "set STACKWIZ_DEFAULT_USER and STACKWIZ_DEFAULT_GROUP".into()))),
+            Ok(_) => Ok(format!(
+                "stacks will belong to {}:{}",
+                cfg.default_user, cfg.default_group
+            )),
+            Err(e) => Err((
+                e.to_string(),
+                e.hint().unwrap_or_else(|| {
+                    "set STACKWIZ_DEFAULT_USER and STACKWIZ_DEFAULT_GROUP".into()
+                }),
+            )),
         },
     ));
 
@@ -167,7 +241,11 @@ pub fn doctor(ctx: &Ctx, fix: bool) -> Doctor {
         )),
         Some(t) => match super::dns::verify_token(cfg) {
             Ok(status) => Ok(format!("found ({}), {status}", t.source)),
-            Err(e) => Err((format!("found ({}) but {}", t.source, first_line(&e.to_string())), e.hint().unwrap_or_else(|| "create a token with Zone:DNS:Edit permission".into()))),
+            Err(e) => Err((
+                format!("found ({}) but {}", t.source, first_line(&e.to_string())),
+                e.hint()
+                    .unwrap_or_else(|| "create a token with Zone:DNS:Edit permission".into()),
+            )),
         },
     };
     checks.push(check("cloudflare token", false, token));

@@ -60,10 +60,19 @@ impl Report for Created {
                     out.push('\n');
                 }
             }
-            let _ = writeln!(out, "(dry run: nothing was written; .env values are shown as ****)");
+            let _ = writeln!(
+                out,
+                "(dry run: nothing was written; .env values are shown as ****)"
+            );
             return out;
         }
-        let _ = writeln!(out, "Created stack {} ({}) at {}", self.name, self.kind, self.path.display());
+        let _ = writeln!(
+            out,
+            "Created stack {} ({}) at {}",
+            self.name,
+            self.kind,
+            self.path.display()
+        );
         let mut facts = vec![format!("domain: {}", self.domain)];
         facts.extend(self.image.as_ref().map(|i| format!("image: {i}")));
         facts.extend(self.port.map(|p| format!("port: {p}")));
@@ -111,10 +120,12 @@ pub fn create(ctx: &Ctx, req: &CreateRequest, dry_run: bool) -> Result<Created> 
     stack::write(&ctx.cfg, &plan)?;
     let done = format!("stack {} was created at {}", plan.name, plan.path.display());
     if req.dns {
-        let change = super::dns::create_for_stack(ctx, &plan.name, &plan.domain).map_err(|e| Error::Partial {
-            done: done.clone(),
-            source: Box::new(e),
-            retry: format!("stackwiz dns create {} --stack {}", plan.domain, plan.name),
+        let change = super::dns::create_for_stack(ctx, &plan.name, &plan.domain).map_err(|e| {
+            Error::Partial {
+                done: done.clone(),
+                source: Box::new(e),
+                retry: format!("stackwiz dns create {} --stack {}", plan.domain, plan.name),
+            }
         })?;
         report.dns = Some(serde_json::to_value(change).unwrap_or_default());
     }
@@ -141,7 +152,10 @@ pub struct Validation {
 impl Report for Validation {
     fn human(&self) -> String {
         if self.valid {
-            self.would_create.as_ref().map(Report::human).unwrap_or_default()
+            self.would_create
+                .as_ref()
+                .map(Report::human)
+                .unwrap_or_default()
         } else {
             self.problems.iter().map(|p| format!("✗ {p}\n")).collect()
         }
@@ -151,14 +165,22 @@ impl Report for Validation {
 /// A dry run that reports every validation problem instead of failing on them.
 pub fn validate(ctx: &Ctx, req: &CreateRequest) -> Result<Validation> {
     match create(ctx, req, true) {
-        Ok(created) => Ok(Validation { valid: true, problems: Vec::new(), would_create: Some(created) }),
+        Ok(created) => Ok(Validation {
+            valid: true,
+            problems: Vec::new(),
+            would_create: Some(created),
+        }),
         Err(Error::InvalidMany(errors)) => Ok(Validation {
             valid: false,
             problems: errors.iter().map(ToString::to_string).collect(),
             would_create: None,
         }),
         Err(e @ (Error::Invalid { .. } | Error::Template { .. } | Error::Permission { .. })) => {
-            Ok(Validation { valid: false, problems: vec![e.to_string()], would_create: None })
+            Ok(Validation {
+                valid: false,
+                problems: vec![e.to_string()],
+                would_create: None,
+            })
         }
         Err(e) => Err(e),
     }
@@ -177,7 +199,14 @@ impl Report for Templates {
     fn human(&self) -> String {
         let mut out = String::new();
         for t in &self.templates {
-            let _ = writeln!(out, "{:<12} {:<10} {}", t.name, t.source.replace(&format!("{}/", self.templates_dir.display()), ""), t.description);
+            let _ = writeln!(
+                out,
+                "{:<12} {:<10} {}",
+                t.name,
+                t.source
+                    .replace(&format!("{}/", self.templates_dir.display()), ""),
+                t.description
+            );
         }
         out
     }
@@ -185,7 +214,10 @@ impl Report for Templates {
 
 pub fn templates(cfg: &Config) -> Result<Templates> {
     let kinds = template::all(cfg)?;
-    Ok(Templates { templates_dir: cfg.templates_dir.clone(), templates: kinds.iter().map(|k| k.info()).collect() })
+    Ok(Templates {
+        templates_dir: cfg.templates_dir.clone(),
+        templates: kinds.iter().map(|k| k.info()).collect(),
+    })
 }
 
 /// The text of one template type (compose and env), for `template://TYPE`.
@@ -249,11 +281,15 @@ pub fn init(ctx: &Ctx) -> Result<Init> {
     }
     for (file, text) in template::embedded_files() {
         let path = cfg.templates_dir.join(file);
-        let created = std::fs::OpenOptions::new().write(true).create_new(true).open(&path);
+        let created = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path);
         match created {
             Ok(mut f) => {
                 use std::io::Write;
-                f.write_all(text.as_bytes()).map_err(|e| Error::io("write", &path, e))?;
+                f.write_all(text.as_bytes())
+                    .map_err(|e| Error::io("write", &path, e))?;
                 report.written.push(path);
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => report.kept.push(path),
@@ -262,7 +298,10 @@ pub fn init(ctx: &Ctx) -> Result<Init> {
     }
     let docker = ctx.docker();
     report.network = match docker.server_version() {
-        Err(e) => format!("not checked, the engine is not reachable ({})", first_line(&e.to_string())),
+        Err(e) => format!(
+            "not checked, the engine is not reachable ({})",
+            first_line(&e.to_string())
+        ),
         Ok(_) => match docker.ensure_network(&cfg.network)? {
             true => format!("{} created", cfg.network),
             false => format!("{} exists", cfg.network),
@@ -293,7 +332,10 @@ impl Report for ConfigReport {
 }
 
 pub fn config(cfg: &Config) -> ConfigReport {
-    ConfigReport { settings: cfg.entries.clone(), warnings: cfg.warnings.clone() }
+    ConfigReport {
+        settings: cfg.entries.clone(),
+        warnings: cfg.warnings.clone(),
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -324,7 +366,11 @@ impl Report for List {
     fn human(&self) -> String {
         let mut out = String::new();
         if self.stacks.is_empty() && self.orphans.is_empty() {
-            let _ = writeln!(out, "no stacks in {} (create one: stackwiz create NAME --image IMAGE --port PORT)", self.base_dir.display());
+            let _ = writeln!(
+                out,
+                "no stacks in {} (create one: stackwiz create NAME --image IMAGE --port PORT)",
+                self.base_dir.display()
+            );
         }
         for s in self.stacks.iter().chain(&self.orphans) {
             let _ = writeln!(
@@ -349,7 +395,10 @@ fn summarize(status: &str) -> &'static str {
     let mut other = 0;
     for part in status.split(',') {
         let part = part.trim();
-        let n: u32 = part.split_once('(').and_then(|(_, r)| r.trim_end_matches(')').parse().ok()).unwrap_or(1);
+        let n: u32 = part
+            .split_once('(')
+            .and_then(|(_, r)| r.trim_end_matches(')').parse().ok())
+            .unwrap_or(1);
         if part.starts_with("running") {
             running += n;
         } else if !part.is_empty() {
@@ -372,11 +421,15 @@ pub fn list(ctx: &Ctx) -> Result<List> {
         Ok(p) => (Some(p), None),
         Err(e) => (None, Some(format!("stack states unknown: {e}"))),
     };
-    let base = cfg.base_dir.canonicalize().unwrap_or_else(|_| cfg.base_dir.clone());
+    let base = cfg
+        .base_dir
+        .canonicalize()
+        .unwrap_or_else(|_| cfg.base_dir.clone());
     let in_base = |files: &str| -> Option<String> {
         let first = files.split(',').next()?;
         let dir = std::path::Path::new(first).parent()?;
-        (dir.parent()? == base || dir.parent()? == cfg.base_dir).then(|| dir.file_name()?.to_str().map(String::from))?
+        (dir.parent()? == base || dir.parent()? == cfg.base_dir)
+            .then(|| dir.file_name()?.to_str().map(String::from))?
     };
     let listed = stacks
         .iter()
@@ -385,10 +438,19 @@ pub fn list(ctx: &Ctx) -> Result<List> {
                 None => "unknown",
                 Some(ps) => ps
                     .iter()
-                    .find(|p| in_base(&p.config_files).as_deref() == Some(&s.name) || (p.config_files.is_empty() && p.name == s.name))
+                    .find(|p| {
+                        in_base(&p.config_files).as_deref() == Some(&s.name)
+                            || (p.config_files.is_empty() && p.name == s.name)
+                    })
                     .map_or("not started", |p| summarize(&p.status)),
             };
-            ListedStack { name: s.name.clone(), kind: s.kind.clone(), domain: s.domain.clone(), status: status.into(), path: s.path.clone() }
+            ListedStack {
+                name: s.name.clone(),
+                kind: s.kind.clone(),
+                domain: s.domain.clone(),
+                status: status.into(),
+                path: s.path.clone(),
+            }
         })
         .collect();
     let orphans = projects
@@ -408,7 +470,12 @@ pub fn list(ctx: &Ctx) -> Result<List> {
             })
         })
         .collect();
-    Ok(List { base_dir: cfg.base_dir.clone(), stacks: listed, orphans, warning })
+    Ok(List {
+        base_dir: cfg.base_dir.clone(),
+        stacks: listed,
+        orphans,
+        warning,
+    })
 }
 
 #[derive(Debug, Serialize)]
@@ -425,11 +492,29 @@ pub struct Status {
 
 impl Report for Status {
     fn human(&self) -> String {
-        let mut out = format!("{} ({}) {}: {}\n", self.name, self.kind.as_deref().unwrap_or("?"), self.domain.as_deref().unwrap_or("-"), self.status);
+        let mut out = format!(
+            "{} ({}) {}: {}\n",
+            self.name,
+            self.kind.as_deref().unwrap_or("?"),
+            self.domain.as_deref().unwrap_or("-"),
+            self.status
+        );
         for s in &self.services {
-            let health = s.health.as_deref().map(|h| format!(" ({h})")).unwrap_or_default();
-            let ports = if s.ports.is_empty() { String::new() } else { format!("  {}", s.ports.join(", ")) };
-            let _ = writeln!(out, "  {:<16} {:<20} {}{}  {}{}", s.service, s.container, s.state, health, s.image, ports);
+            let health = s
+                .health
+                .as_deref()
+                .map(|h| format!(" ({h})"))
+                .unwrap_or_default();
+            let ports = if s.ports.is_empty() {
+                String::new()
+            } else {
+                format!("  {}", s.ports.join(", "))
+            };
+            let _ = writeln!(
+                out,
+                "  {:<16} {:<20} {}{}  {}{}",
+                s.service, s.container, s.state, health, s.image, ports
+            );
         }
         out
     }
@@ -445,7 +530,14 @@ pub fn status(ctx: &Ctx, name: &str) -> Result<Status> {
         (0, _) => "stopped",
         _ => "partly running",
     };
-    Ok(Status { name: meta.name, kind: meta.kind, domain: meta.domain, path: meta.path, status: status.into(), services })
+    Ok(Status {
+        name: meta.name,
+        kind: meta.kind,
+        domain: meta.domain,
+        path: meta.path,
+        status: status.into(),
+        services,
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -487,9 +579,20 @@ pub enum Action {
 }
 
 fn start_stack(ctx: &Ctx, name: &str, path: &std::path::Path) -> Result<(bool, String)> {
-    let docker = ctx.docker();
+    start_with(ctx, &ctx.docker(), name, path)
+}
+
+/// Create the proxy network if the stack joins it and it is missing, then `up -d`. Compose
+/// is looked for first, so a missing Compose changes nothing on the engine.
+fn start_with(
+    ctx: &Ctx,
+    docker: &Docker,
+    name: &str,
+    path: &std::path::Path,
+) -> Result<(bool, String)> {
+    docker.compose_kind()?;
     let compose = std::fs::read_to_string(path.join(stack::COMPOSE_FILE)).unwrap_or_default();
-    let created = if compose.contains(&format!("name: {}", ctx.cfg.network)) {
+    let created = if names_network(&compose, &ctx.cfg.network) {
         docker.ensure_network(&ctx.cfg.network)?
     } else {
         false
@@ -498,19 +601,37 @@ fn start_stack(ctx: &Ctx, name: &str, path: &std::path::Path) -> Result<(bool, S
     Ok((created, output))
 }
 
+/// Whether a compose file names `network` (`name: NETWORK` under `networks:`). A plain
+/// line match: the templates declare the proxy network that way, and a false "no" only
+/// means Compose reports the missing network itself.
+fn names_network(compose: &str, network: &str) -> bool {
+    compose.lines().any(|line| {
+        let line = line.split(" #").next().unwrap_or(line).trim();
+        line.strip_prefix("name:")
+            .map(|v| v.trim().trim_matches(|c| c == '"' || c == '\''))
+            == Some(network)
+    })
+}
+
 pub fn lifecycle(ctx: &Ctx, name: &str, action: Action) -> Result<Lifecycle> {
     let meta: StackMeta = stack::locate(&ctx.cfg, name)?;
     let docker = ctx.docker();
     let mut network_created = false;
     let (output, word) = match action {
         Action::Start => {
-            let (created, out) = start_stack(ctx, &meta.name, &meta.path)?;
+            let (created, out) = start_with(ctx, &docker, &meta.name, &meta.path)?;
             network_created = created;
             (out, "started")
         }
-        Action::Stop => (docker.stop(&meta.name, &meta.path)?, "stopped (containers kept)"),
+        Action::Stop => (
+            docker.stop(&meta.name, &meta.path)?,
+            "stopped (containers kept)",
+        ),
         Action::Restart => (docker.restart(&meta.name, &meta.path)?, "restarted"),
-        Action::Down => (docker.down(&meta.name, &meta.path, false)?, "down (containers removed, files kept)"),
+        Action::Down => (
+            docker.down(&meta.name, &meta.path, false)?,
+            "down (containers removed, files kept)",
+        ),
         Action::Update => {
             // A failed pull leaves the running containers as they are.
             let mut out = docker.pull(&meta.name, &meta.path).map_err(|e| match e {
@@ -518,11 +639,16 @@ pub fn lifecycle(ctx: &Ctx, name: &str, action: Action) -> Result<Lifecycle> {
                     command,
                     status,
                     stderr,
-                    hint: Some("the pull failed, so the running containers were left as they are".into()),
+                    hint: Some(format!(
+                        "the pull failed, so the running containers were left as they are. An image that exists \
+                         only on this engine (built or imported here) cannot be pulled: recreate the containers \
+                         without pulling with `stackwiz start {}`",
+                        meta.name
+                    )),
                 },
                 other => other,
             })?;
-            let (created, up) = start_stack(ctx, &meta.name, &meta.path)?;
+            let (created, up) = start_with(ctx, &docker, &meta.name, &meta.path)?;
             network_created = created;
             out.push_str(&up);
             (out, "updated")
@@ -532,7 +658,13 @@ pub fn lifecycle(ctx: &Ctx, name: &str, action: Action) -> Result<Lifecycle> {
         Action::Stop | Action::Down => format!("stackwiz start {}", meta.name),
         _ => format!("stackwiz status {}", meta.name),
     };
-    Ok(Lifecycle { name: meta.name, action: word.into(), network_created, output, next })
+    Ok(Lifecycle {
+        name: meta.name,
+        action: word.into(),
+        network_created,
+        output,
+        next,
+    })
 }
 
 #[derive(Debug, Serialize)]
@@ -550,8 +682,14 @@ impl Report for Logs {
 
 pub fn logs(ctx: &Ctx, name: &str, tail: u32, follow: bool, since: Option<&str>) -> Result<Logs> {
     let meta = stack::locate(&ctx.cfg, name)?;
-    let logs = ctx.docker().logs(&meta.name, &meta.path, tail, follow, since)?;
-    Ok(Logs { name: meta.name, tail, logs })
+    let logs = ctx
+        .docker()
+        .logs(&meta.name, &meta.path, tail, follow, since)?;
+    Ok(Logs {
+        name: meta.name,
+        tail,
+        logs,
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -603,14 +741,48 @@ pub fn remove(ctx: &Ctx, req: &RemoveRequest) -> Result<Removed> {
     } else {
         Some(stack::trash(&ctx.cfg, &meta)?)
     };
-    let mut report = Removed { name: meta.name.clone(), trashed_to, purged: req.purge, volumes_removed: req.volumes, dns: None };
+    let mut report = Removed {
+        name: meta.name.clone(),
+        trashed_to,
+        purged: req.purge,
+        volumes_removed: req.volumes,
+        dns: None,
+    };
     if let (false, Some(domain), Some(_)) = (req.keep_dns, &meta.domain, &ctx.cfg.dns.token) {
-        let change = super::dns::delete_for_stack(ctx, &meta.name, domain).map_err(|e| Error::Partial {
-            done: format!("stack {} was removed", meta.name),
-            source: Box::new(e),
-            retry: format!("stackwiz dns delete {domain}"),
-        })?;
+        let change =
+            super::dns::delete_for_stack(ctx, &meta.name, domain).map_err(|e| Error::Partial {
+                done: format!("stack {} was removed", meta.name),
+                source: Box::new(e),
+                retry: format!("stackwiz dns delete {domain}"),
+            })?;
         report.dns = Some(serde_json::to_value(change).unwrap_or_default());
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compose_ls_states_become_stack_statuses() {
+        assert_eq!(summarize("running(2)"), "running");
+        assert_eq!(summarize("running(1), exited(1)"), "partly running");
+        assert_eq!(summarize("exited(2)"), "stopped");
+        assert_eq!(summarize("created(1)"), "stopped");
+        assert_eq!(summarize(""), "not started");
+    }
+
+    #[test]
+    fn the_proxy_network_is_found_by_its_name_line() {
+        let compose = "services:\n  a:\n    image: x\nnetworks:\n  default:\n    name: proxy\n    external: true\n";
+        assert!(names_network(compose, "proxy"));
+        assert!(names_network("    name: \"proxy\"  # shared\n", "proxy"));
+        assert!(!names_network(compose, "prox"));
+        assert!(!names_network(compose, "proxy-2"));
+        assert!(!names_network(
+            "networks:\n  default:\n    driver: bridge\n",
+            "proxy"
+        ));
+    }
 }
