@@ -146,7 +146,8 @@ impl Cloudflare {
     }
 
     pub fn verify_token(&self) -> Result<TokenStatus> {
-        self.call(Method::Get, "/user/tokens/verify", &[], None).map(|(t, _)| t)
+        self.call(Method::Get, "/user/tokens/verify", &[], None)
+            .map(|(t, _)| t)
     }
 
     /// The zone holding `host`: the longest suffix of it that is a zone of this account.
@@ -154,7 +155,10 @@ impl Cloudflare {
     pub fn zone_for(&self, host: &str) -> Result<Zone> {
         self.find_zone(host)?.ok_or_else(|| {
             Error::with_hint(
-                format!("no Cloudflare zone holds {host} (looked for {})", suffixes(host).join(", ")),
+                format!(
+                    "no Cloudflare zone holds {host} (looked for {})",
+                    suffixes(host).join(", ")
+                ),
                 "check the domain is on this Cloudflare account and the token may read it \
                  (Zone:Read), or set STACKWIZ_CF_ZONE_ID",
             )
@@ -164,7 +168,10 @@ impl Cloudflare {
     /// Like [`Cloudflare::zone_for`], but a host outside every zone is `None`, not an error.
     pub fn find_zone(&self, host: &str) -> Result<Option<Zone>> {
         if let Some(id) = &self.zone_id {
-            return Ok(Some(Zone { id: id.clone(), name: None }));
+            return Ok(Some(Zone {
+                id: id.clone(),
+                name: None,
+            }));
         }
         let host = host.trim_end_matches('.').to_ascii_lowercase();
         if let Some(zone) = self.cached(&host) {
@@ -174,7 +181,10 @@ impl Cloudflare {
         for suffix in suffixes(&host) {
             let query = [("name", suffix.clone()), ("per_page", "50".to_string())];
             let (zones, _): (Vec<Zone>, _) = self.call(Method::Get, "/zones", &query, None)?;
-            if let Some(zone) = zones.into_iter().find(|z| z.shown().eq_ignore_ascii_case(&suffix)) {
+            if let Some(zone) = zones
+                .into_iter()
+                .find(|z| z.shown().eq_ignore_ascii_case(&suffix))
+            {
                 self.remember(&host, &zone);
                 return Ok(Some(zone));
             }
@@ -203,8 +213,14 @@ impl Cloudflare {
             let got = batch.len();
             records.extend(batch);
             let more = match info {
-                Some(ResultInfo { total_pages: Some(total), .. }) => u64::from(page) < total,
-                Some(ResultInfo { total_count: Some(total), .. }) => (records.len() as u64) < total,
+                Some(ResultInfo {
+                    total_pages: Some(total),
+                    ..
+                }) => u64::from(page) < total,
+                Some(ResultInfo {
+                    total_count: Some(total),
+                    ..
+                }) => (records.len() as u64) < total,
                 _ => false,
             };
             if !more || got == 0 {
@@ -216,20 +232,23 @@ impl Cloudflare {
 
     pub fn create(&self, zone: &Zone, fields: &Fields) -> Result<Record> {
         let path = format!("/zones/{}/dns_records", zone.id);
-        self.call(Method::Post, &path, &[], Some(fields)).map(|(r, _)| r)
+        self.call(Method::Post, &path, &[], Some(fields))
+            .map(|(r, _)| r)
     }
 
     /// PATCH: only the fields set in `fields` change.
     pub fn patch(&self, zone: &Zone, id: &str, fields: &Fields) -> Result<Record> {
         let path = format!("/zones/{}/dns_records/{id}", zone.id);
-        self.call(Method::Patch, &path, &[], Some(fields)).map(|(r, _)| r)
+        self.call(Method::Patch, &path, &[], Some(fields))
+            .map(|(r, _)| r)
     }
 
     pub fn delete(&self, zone: &Zone, id: &str) -> Result<()> {
         #[derive(Deserialize)]
         struct Deleted {}
         let path = format!("/zones/{}/dns_records/{id}", zone.id);
-        self.call::<Deleted>(Method::Delete, &path, &[], None).map(|_| ())
+        self.call::<Deleted>(Method::Delete, &path, &[], None)
+            .map(|_| ())
     }
 
     /// One API call: send, then parse the envelope. Every request goes through here.
@@ -244,12 +263,22 @@ impl Cloudflare {
         let json = body
             .map(serde_json::to_vec)
             .transpose()
-            .map_err(|e| Error::Http { url: url.clone(), message: format!("cannot encode the request: {e}") })?;
-        let req = Request { method, url: &url, query, bearer: Some(&self.token), json: json.as_deref() };
+            .map_err(|e| Error::Http {
+                url: url.clone(),
+                message: format!("cannot encode the request: {e}"),
+            })?;
+        let req = Request {
+            method,
+            url: &url,
+            query,
+            bearer: Some(&self.token),
+            json: json.as_deref(),
+        };
         let resp = self.http.send(&req).map_err(|e| match e {
-            Error::Http { url, message } => {
-                Error::Http { url, message: format!("cannot reach the Cloudflare API: {message}") }
-            }
+            Error::Http { url, message } => Error::Http {
+                url,
+                message: format!("cannot reach the Cloudflare API: {message}"),
+            },
             other => other,
         })?;
         parse_envelope(resp.status, &resp.body, &req.shown_url())
@@ -270,7 +299,10 @@ impl Cloudflare {
         if !fresh(at) {
             return None;
         }
-        let zone = Zone { id: entry.id.clone(), name: Some(entry.name.clone()) };
+        let zone = Zone {
+            id: entry.id.clone(),
+            name: Some(entry.name.clone()),
+        };
         memory().lock().ok()?.insert(key, (zone.clone(), at));
         Some(zone)
     }
@@ -280,11 +312,20 @@ impl Cloudflare {
         if let Ok(mut mem) = memory().lock() {
             mem.insert((self.api.clone(), host.to_string()), (zone.clone(), now));
         }
-        let secs = now.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let secs = now
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
         let mut file = read_cache_file(&self.cache_file);
-        file.zones.retain(|_, e| secs.saturating_sub(e.at) < ZONE_CACHE_TTL.as_secs());
+        file.zones
+            .retain(|_, e| secs.saturating_sub(e.at) < ZONE_CACHE_TTL.as_secs());
         file.version = 1;
-        let entry = CacheEntry { api: self.api.clone(), id: zone.id.clone(), name: zone.shown().into(), at: secs };
+        let entry = CacheEntry {
+            api: self.api.clone(),
+            id: zone.id.clone(),
+            name: zone.shown().into(),
+            at: secs,
+        };
         file.zones.insert(host.to_string(), entry);
         // Best effort: a read-only cache dir costs a zone lookup next time, nothing else.
         let _ = write_cache_file(&self.cache_file, &file);
@@ -338,7 +379,11 @@ impl Message {
 
 /// The one envelope parser. Success needs a 2xx status, `success: true` and a `result`
 /// of the expected shape; anything else is an error naming what came back.
-pub fn parse_envelope<T: DeserializeOwned>(status: u16, body: &[u8], url: &str) -> Result<(T, Option<ResultInfo>)> {
+pub fn parse_envelope<T: DeserializeOwned>(
+    status: u16,
+    body: &[u8],
+    url: &str,
+) -> Result<(T, Option<ResultInfo>)> {
     let envelope: Option<Envelope> = serde_json::from_slice(body).ok();
     let ok_status = (200..300).contains(&status);
     match envelope {
@@ -401,7 +446,9 @@ fn hint_for(status: u16, errors: &[(i64, String)]) -> Option<String> {
 fn suffixes(host: &str) -> Vec<String> {
     let host = host.trim_end_matches('.').to_ascii_lowercase();
     let labels: Vec<&str> = host.split('.').collect();
-    (0..labels.len().saturating_sub(1)).map(|i| labels[i..].join(".")).collect()
+    (0..labels.len().saturating_sub(1))
+        .map(|i| labels[i..].join("."))
+        .collect()
 }
 
 type MemoryCache = HashMap<(String, String), (Zone, SystemTime)>;
@@ -430,7 +477,10 @@ struct CacheEntry {
 }
 
 fn read_cache_file(path: &PathBuf) -> CacheFile {
-    std::fs::read(path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
+    std::fs::read(path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
 }
 
 /// Write to a private temporary file beside the cache, then rename over it: readers see
@@ -439,12 +489,19 @@ fn write_cache_file(path: &PathBuf, file: &CacheFile) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
     let dir = path.parent().ok_or(std::io::ErrorKind::InvalidInput)?;
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
     let mut suffix = [0u8; 8];
     getrandom::fill(&mut suffix).map_err(|_| std::io::ErrorKind::Other)?;
     let tmp = dir.join(format!(".zones.json.{}", u64::from_le_bytes(suffix)));
     let result = (|| {
-        let mut out = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
+        let mut out = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
         out.write_all(&serde_json::to_vec_pretty(file).map_err(std::io::Error::other)?)?;
         out.sync_all()?;
         std::fs::rename(&tmp, path)
@@ -467,7 +524,10 @@ mod tests {
     fn error_envelope_keeps_cloudflare_codes_and_hints() {
         let body = r#"{"success":false,"errors":[{"code":81057,"message":"Record already exists."}],"messages":[],"result":null}"#;
         let err = parse(400, body).unwrap_err();
-        assert_eq!(err.to_string(), "Cloudflare API error (HTTP 400): [81057] Record already exists.");
+        assert_eq!(
+            err.to_string(),
+            "Cloudflare API error (HTTP 400): [81057] Record already exists."
+        );
         assert!(err.hint().unwrap().contains("stackwiz dns list"));
         let body = r#"{"success":false,"errors":[{"code":9109,"message":"Invalid access token"}],"messages":[],"result":null}"#;
         let err = parse(403, body).unwrap_err();
@@ -475,7 +535,12 @@ mod tests {
         assert!(err.hint().unwrap().contains("STACKWIZ_CF_API_TOKEN"));
         let body = r#"{"success":false,"errors":[{"code":1004,"message":"DNS Validation Error","error_chain":[{"code":9004,"message":"This record type cannot be proxied."}]}],"messages":[],"result":null}"#;
         let err = parse(400, body).unwrap_err().to_string();
-        assert!(err.contains("[1004] DNS Validation Error ([9004] This record type cannot be proxied.)"), "{err}");
+        assert!(
+            err.contains(
+                "[1004] DNS Validation Error ([9004] This record type cannot be proxied.)"
+            ),
+            "{err}"
+        );
     }
 
     #[test]
@@ -510,8 +575,14 @@ mod tests {
 
     #[test]
     fn patch_fields_send_only_what_changed() {
-        let fields = Fields { content: Some("93.184.216.34".into()), ..Default::default() };
-        assert_eq!(serde_json::to_string(&fields).unwrap(), r#"{"content":"93.184.216.34"}"#);
+        let fields = Fields {
+            content: Some("93.184.216.34".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            serde_json::to_string(&fields).unwrap(),
+            r#"{"content":"93.184.216.34"}"#
+        );
         assert_eq!(fields.names(), ["content"]);
     }
 }

@@ -34,17 +34,26 @@ impl Env {
         K: Into<String>,
         V: Into<String>,
     {
-        Env(pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
+        Env(pairs
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect())
     }
 
     /// A set, non-empty variable.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).map(String::as_str).filter(|v| !v.is_empty())
+        self.0
+            .get(key)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
     }
 
     /// The STACKWIZ_* variables, for `mcp --print-config`.
     pub fn stackwiz_vars(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().filter(|(k, _)| k.starts_with("STACKWIZ_")).map(|(k, v)| (k.as_str(), v.as_str()))
+        self.0
+            .iter()
+            .filter(|(k, _)| k.starts_with("STACKWIZ_"))
+            .map(|(k, v)| (k.as_str(), v.as_str()))
     }
 }
 
@@ -144,24 +153,39 @@ impl Config {
 
     pub fn resolve(overrides: &Overrides, env: &Env) -> Result<Config> {
         let file = ConfigFile::find_and_read(overrides, env)?;
-        let mut r = Resolver { env, file: &file, entries: Vec::new() };
+        let mut r = Resolver {
+            env,
+            file: &file,
+            entries: Vec::new(),
+        };
 
-        let base_dir = PathBuf::from(r.pick(
-            "base_dir",
-            overrides.base_dir.as_ref().map(|p| ("--base-dir", p.display().to_string())),
-            "STACKWIZ_BASE_DIR",
-            || "/srv/dockerdata".into(),
-        ));
+        let base_dir = PathBuf::from(
+            r.pick(
+                "base_dir",
+                overrides
+                    .base_dir
+                    .as_ref()
+                    .map(|p| ("--base-dir", p.display().to_string())),
+                "STACKWIZ_BASE_DIR",
+                || "/srv/dockerdata".into(),
+            ),
+        );
         let base = base_dir.display().to_string();
-        let templates_dir = PathBuf::from(r.pick(
-            "templates_dir",
-            overrides.templates_dir.as_ref().map(|p| ("--templates-dir", p.display().to_string())),
-            "STACKWIZ_TEMPLATES_DIR",
-            || format!("{base}/_templates"),
-        ));
-        let scripts_dir = PathBuf::from(r.pick("scripts_dir", None, "STACKWIZ_SCRIPTS_DIR", || {
-            format!("{base}/_scripts")
-        }));
+        let templates_dir = PathBuf::from(
+            r.pick(
+                "templates_dir",
+                overrides
+                    .templates_dir
+                    .as_ref()
+                    .map(|p| ("--templates-dir", p.display().to_string())),
+                "STACKWIZ_TEMPLATES_DIR",
+                || format!("{base}/_templates"),
+            ),
+        );
+        let scripts_dir =
+            PathBuf::from(r.pick("scripts_dir", None, "STACKWIZ_SCRIPTS_DIR", || {
+                format!("{base}/_scripts")
+            }));
         let default_user = r.pick("default_user", None, "STACKWIZ_DEFAULT_USER", current_user);
         let mut warnings = Vec::new();
         let default_group = r.pick("default_group", None, "STACKWIZ_DEFAULT_GROUP", || {
@@ -178,7 +202,10 @@ impl Config {
         });
         let default_domain = r.pick(
             "default_domain",
-            overrides.default_domain.clone().map(|d| ("--default-domain", d)),
+            overrides
+                .default_domain
+                .clone()
+                .map(|d| ("--default-domain", d)),
             "STACKWIZ_DEFAULT_DOMAIN",
             || "localhost".into(),
         );
@@ -188,29 +215,53 @@ impl Config {
             "STACKWIZ_DOCKER_NETWORK",
             || "traefik_proxy".into(),
         );
-        let entrypoint =
-            r.pick("traefik_entrypoint", None, "STACKWIZ_TRAEFIK_ENTRYPOINT", || "websecure".into());
-        let certresolver =
-            r.pick("traefik_certresolver", None, "STACKWIZ_TRAEFIK_CERTRESOLVER", || "cf".into());
+        let entrypoint = r.pick(
+            "traefik_entrypoint",
+            None,
+            "STACKWIZ_TRAEFIK_ENTRYPOINT",
+            || "websecure".into(),
+        );
+        let certresolver = r.pick(
+            "traefik_certresolver",
+            None,
+            "STACKWIZ_TRAEFIK_CERTRESOLVER",
+            || "cf".into(),
+        );
         let docker = r.pick("docker", None, "STACKWIZ_DOCKER", || "docker".into());
         let context = r.pick_opt(
             "context",
             overrides.context.clone().map(|c| ("--context", c)),
             "DOCKER_CONTEXT",
         );
-        let read_only_flag = overrides.read_only.then(|| ("--read-only", "true".to_string()));
-        let read_only = r.pick("read_only", read_only_flag, "STACKWIZ_READ_ONLY", || "false".into());
+        let read_only_flag = overrides
+            .read_only
+            .then(|| ("--read-only", "true".to_string()));
+        let read_only = r.pick("read_only", read_only_flag, "STACKWIZ_READ_ONLY", || {
+            "false".into()
+        });
         let read_only = parse_bool("read_only", &read_only)?;
 
-        let api_url = r.pick("dns.api_url", None, "STACKWIZ_CF_API_URL", || DEFAULT_CF_API_URL.into());
-        let ip_services =
-            r.pick("dns.ip_services", None, "STACKWIZ_IP_SERVICES", || DEFAULT_IP_SERVICES.into());
+        let api_url = r.pick("dns.api_url", None, "STACKWIZ_CF_API_URL", || {
+            DEFAULT_CF_API_URL.into()
+        });
+        let ip_services = r.pick("dns.ip_services", None, "STACKWIZ_IP_SERVICES", || {
+            DEFAULT_IP_SERVICES.into()
+        });
         let public_ip = r.pick_opt("dns.public_ip", None, "STACKWIZ_PUBLIC_IP");
-        let allow_private =
-            r.pick("dns.allow_private_ip", None, "STACKWIZ_ALLOW_PRIVATE_IP", || "false".into());
+        let allow_private = r.pick(
+            "dns.allow_private_ip",
+            None,
+            "STACKWIZ_ALLOW_PRIVATE_IP",
+            || "false".into(),
+        );
         let allow_private_ip = parse_bool("dns.allow_private_ip", &allow_private)?;
         let zone_id = r.pick_opt("dns.zone_id", None, "STACKWIZ_CF_ZONE_ID");
-        let scale = r.pick("dns.http_time_scale", None, "STACKWIZ_HTTP_TIME_SCALE", || "1".into());
+        let scale = r.pick(
+            "dns.http_time_scale",
+            None,
+            "STACKWIZ_HTTP_TIME_SCALE",
+            || "1".into(),
+        );
         let http_time_scale = match scale.trim().parse::<f64>() {
             Ok(x) if x > 0.0 && x <= 1.0 => x,
             _ => {
@@ -234,12 +285,19 @@ impl Config {
                 Some(t) => format!("set (from {})", t.source),
                 None => "not set".into(),
             },
-            source: token.as_ref().map(|t| t.source.clone()).unwrap_or_else(|| "default".into()),
+            source: token
+                .as_ref()
+                .map(|t| t.source.clone())
+                .unwrap_or_else(|| "default".into()),
         });
         let mut entries = r.entries;
         entries.push(Entry {
             key: "config_file",
-            value: file.path.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "none".into()),
+            value: file
+                .path
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "none".into()),
             source: file.found_by.clone(),
         });
 
@@ -316,11 +374,19 @@ impl Resolver<'_> {
         };
         match found {
             Some((value, source)) => {
-                self.entries.push(Entry { key, value: value.clone(), source });
+                self.entries.push(Entry {
+                    key,
+                    value: value.clone(),
+                    source,
+                });
                 Some(value)
             }
             None => {
-                self.entries.push(Entry { key, value: "not set".into(), source: "default".into() });
+                self.entries.push(Entry {
+                    key,
+                    value: "not set".into(),
+                    source: "default".into(),
+                });
                 None
             }
         }
@@ -349,7 +415,10 @@ fn parse_bool(key: &str, value: &str) -> Result<bool> {
     match value.to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Ok(true),
         "0" | "false" | "no" | "off" | "" => Ok(false),
-        _ => Err(Error::invalid(key, format!("`{value}` is not a boolean (use 1/0, true/false)"))),
+        _ => Err(Error::invalid(
+            key,
+            format!("`{value}` is not a boolean (use 1/0, true/false)"),
+        )),
     }
 }
 
@@ -381,8 +450,15 @@ const FILE_KEYS: &[&str] = &[
     "context",
     "read_only",
 ];
-const DNS_KEYS: &[&str] =
-    &["api_token", "api_token_file", "api_url", "ip_services", "public_ip", "allow_private_ip", "zone_id"];
+const DNS_KEYS: &[&str] = &[
+    "api_token",
+    "api_token_file",
+    "api_url",
+    "ip_services",
+    "public_ip",
+    "allow_private_ip",
+    "zone_id",
+];
 
 #[derive(Default)]
 struct ConfigFile {
@@ -397,7 +473,10 @@ impl ConfigFile {
             .config
             .clone()
             .map(|p| (p, "flag --config"))
-            .or_else(|| env.get("STACKWIZ_CONFIG").map(|p| (PathBuf::from(p), "env STACKWIZ_CONFIG")));
+            .or_else(|| {
+                env.get("STACKWIZ_CONFIG")
+                    .map(|p| (PathBuf::from(p), "env STACKWIZ_CONFIG"))
+            });
         if let Some((path, by)) = explicit {
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| Error::io("read config file", &path, e))?;
@@ -418,7 +497,11 @@ impl ConfigFile {
                 Err(e) => return Err(Error::io("read config file", &path, e)),
             }
         }
-        Ok(ConfigFile { path: None, found_by: "none found".into(), values: BTreeMap::new() })
+        Ok(ConfigFile {
+            path: None,
+            found_by: "none found".into(),
+            values: BTreeMap::new(),
+        })
     }
 
     fn parse(path: PathBuf, found_by: String, text: &str) -> Result<ConfigFile> {
@@ -437,21 +520,33 @@ impl ConfigFile {
         };
         for (key, value) in &table {
             if key == "dns" {
-                let dns = value.as_table().ok_or_else(|| bad("dns", "must be a table ([dns])".into()))?;
+                let dns = value
+                    .as_table()
+                    .ok_or_else(|| bad("dns", "must be a table ([dns])".into()))?;
                 for (k, v) in dns {
                     let full = format!("dns.{k}");
                     if !DNS_KEYS.contains(&k.as_str()) {
-                        return Err(bad(&full, format!("unknown key (known: {})", DNS_KEYS.join(", "))));
+                        return Err(bad(
+                            &full,
+                            format!("unknown key (known: {})", DNS_KEYS.join(", ")),
+                        ));
                     }
                     values.insert(full.clone(), scalar(v).map_err(|m| bad(&full, m))?);
                 }
             } else if FILE_KEYS.contains(&key.as_str()) {
                 values.insert(key.clone(), scalar(value).map_err(|m| bad(key, m))?);
             } else {
-                return Err(bad(key, format!("unknown key (known: {}, [dns])", FILE_KEYS.join(", "))));
+                return Err(bad(
+                    key,
+                    format!("unknown key (known: {}, [dns])", FILE_KEYS.join(", ")),
+                ));
             }
         }
-        Ok(ConfigFile { path: Some(path), found_by, values })
+        Ok(ConfigFile {
+            path: Some(path),
+            found_by,
+            values,
+        })
     }
 
     fn get(&self, key: &str) -> Option<String> {
@@ -473,7 +568,11 @@ fn scalar(value: &toml::Value) -> std::result::Result<String, String> {
         toml::Value::Integer(i) => Ok(i.to_string()),
         toml::Value::Array(items) => items
             .iter()
-            .map(|i| i.as_str().map(String::from).ok_or_else(|| "array items must be strings".to_string()))
+            .map(|i| {
+                i.as_str()
+                    .map(String::from)
+                    .ok_or_else(|| "array items must be strings".to_string())
+            })
             .collect::<std::result::Result<Vec<_>, _>>()
             .map(|v| v.join(",")),
         other => Err(format!("must be a string, not {}", other.type_str())),
@@ -485,18 +584,23 @@ fn line_of(text: &str, offset: usize) -> usize {
 }
 
 fn find_key_line(text: &str, key: &str) -> Option<usize> {
-    text.lines().position(|l| {
-        let l = l.trim_start();
-        l.strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with('='))
-            || l.trim() == format!("[{key}]")
-    })
-    .map(|i| i + 1)
+    text.lines()
+        .position(|l| {
+            let l = l.trim_start();
+            l.strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+                || l.trim() == format!("[{key}]")
+        })
+        .map(|i| i + 1)
 }
 
 /// Token discovery, in the design document's order, plus STACKWIZ_CF_API_TOKEN_FILE.
 fn find_token(env: &Env, file: &ConfigFile, base_dir: &Path) -> Result<Option<Token>> {
     let token = |value: &str, source: String| {
-        Some(Token { secret: Secret::new(value.trim()), source })
+        Some(Token {
+            secret: Secret::new(value.trim()),
+            source,
+        })
     };
     if let Some(v) = file.get("dns.api_token").filter(|v| !v.trim().is_empty()) {
         return Ok(token(&v, format!("{} [dns] api_token", file.source())));
@@ -506,10 +610,19 @@ fn find_token(env: &Env, file: &ConfigFile, base_dir: &Path) -> Result<Option<To
     }
     let token_file = env
         .get("STACKWIZ_CF_API_TOKEN_FILE")
-        .map(|p| (PathBuf::from(p), "env STACKWIZ_CF_API_TOKEN_FILE".to_string()))
-        .or_else(|| file.get("dns.api_token_file").map(|p| (PathBuf::from(p), file.source())));
+        .map(|p| {
+            (
+                PathBuf::from(p),
+                "env STACKWIZ_CF_API_TOKEN_FILE".to_string(),
+            )
+        })
+        .or_else(|| {
+            file.get("dns.api_token_file")
+                .map(|p| (PathBuf::from(p), file.source()))
+        });
     if let Some((path, by)) = token_file {
-        let text = std::fs::read_to_string(&path).map_err(|e| Error::io("read token file", &path, e))?;
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| Error::io("read token file", &path, e))?;
         if text.trim().is_empty() {
             return Err(Error::with_hint(
                 format!("token file {} is empty", path.display()),
@@ -556,8 +669,7 @@ mod tests {
 
     fn env(pairs: &[(&str, &str)]) -> Env {
         let home = std::env::temp_dir().join("stackwiz-config-test-home-none");
-        let mut all: Vec<(String, String)> =
-            vec![("HOME".into(), home.display().to_string())];
+        let mut all: Vec<(String, String)> = vec![("HOME".into(), home.display().to_string())];
         all.extend(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         Env::from_pairs(all)
     }
@@ -580,18 +692,32 @@ mod tests {
     fn flag_beats_env_beats_file() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("c.toml");
-        std::fs::write(&file, "network = \"from_file\"\ndefault_domain = \"file.example\"\nbase_dir = \"/f\"\n").unwrap();
+        std::fs::write(
+            &file,
+            "network = \"from_file\"\ndefault_domain = \"file.example\"\nbase_dir = \"/f\"\n",
+        )
+        .unwrap();
         let e = env(&[
             ("STACKWIZ_CONFIG", file.to_str().unwrap()),
             ("STACKWIZ_DOCKER_NETWORK", "from_env"),
             ("STACKWIZ_BASE_DIR", "/e"),
         ]);
-        let o = Overrides { base_dir: Some("/flag".into()), ..Default::default() };
+        let o = Overrides {
+            base_dir: Some("/flag".into()),
+            ..Default::default()
+        };
         let c = Config::resolve(&o, &e).unwrap();
         assert_eq!(c.base_dir, PathBuf::from("/flag"));
         assert_eq!(c.network, "from_env");
         assert_eq!(c.default_domain, "file.example");
-        let src = |k: &str| c.entries.iter().find(|e| e.key == k).unwrap().source.clone();
+        let src = |k: &str| {
+            c.entries
+                .iter()
+                .find(|e| e.key == k)
+                .unwrap()
+                .source
+                .clone()
+        };
         assert_eq!(src("base_dir"), "flag --base-dir");
         assert_eq!(src("network"), "env STACKWIZ_DOCKER_NETWORK");
         assert!(src("default_domain").starts_with("file "));
@@ -603,19 +729,28 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("c.toml");
         std::fs::write(&file, "network = \"x\"\nbogus = 1\n").unwrap();
-        let err = Config::resolve(&Overrides::default(), &env(&[("STACKWIZ_CONFIG", file.to_str().unwrap())]))
-            .unwrap_err()
-            .to_string();
+        let err = Config::resolve(
+            &Overrides::default(),
+            &env(&[("STACKWIZ_CONFIG", file.to_str().unwrap())]),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("c.toml line 2 key `bogus`"), "{err}");
         std::fs::write(&file, "network = \n").unwrap();
-        let err = Config::resolve(&Overrides::default(), &env(&[("STACKWIZ_CONFIG", file.to_str().unwrap())]))
-            .unwrap_err()
-            .to_string();
+        let err = Config::resolve(
+            &Overrides::default(),
+            &env(&[("STACKWIZ_CONFIG", file.to_str().unwrap())]),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("line 1"), "{err}");
         std::fs::write(&file, "[dns]\nnope = \"x\"\n").unwrap();
-        let err = Config::resolve(&Overrides::default(), &env(&[("STACKWIZ_CONFIG", file.to_str().unwrap())]))
-            .unwrap_err()
-            .to_string();
+        let err = Config::resolve(
+            &Overrides::default(),
+            &env(&[("STACKWIZ_CONFIG", file.to_str().unwrap())]),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("line 2 key `dns.nope`"), "{err}");
     }
 
@@ -623,13 +758,22 @@ mod tests {
     fn token_order_and_never_shown() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("traefik")).unwrap();
-        std::fs::write(dir.path().join("traefik/.env"), "OTHER=1\nCF_DNS_API_TOKEN=\"tok-traefik\"\n").unwrap();
+        std::fs::write(
+            dir.path().join("traefik/.env"),
+            "OTHER=1\nCF_DNS_API_TOKEN=\"tok-traefik\"\n",
+        )
+        .unwrap();
         let base = dir.path().to_str().unwrap();
-        let c = Config::resolve(&Overrides::default(), &env(&[("STACKWIZ_BASE_DIR", base)])).unwrap();
+        let c =
+            Config::resolve(&Overrides::default(), &env(&[("STACKWIZ_BASE_DIR", base)])).unwrap();
         assert_eq!(c.dns.token.as_ref().unwrap().secret.expose(), "tok-traefik");
         let c = Config::resolve(
             &Overrides::default(),
-            &env(&[("STACKWIZ_BASE_DIR", base), ("CF_API_TOKEN", "tok-cf"), ("CF_DNS_API_TOKEN", "tok-dns")]),
+            &env(&[
+                ("STACKWIZ_BASE_DIR", base),
+                ("CF_API_TOKEN", "tok-cf"),
+                ("CF_DNS_API_TOKEN", "tok-dns"),
+            ]),
         )
         .unwrap();
         let t = c.dns.token.as_ref().unwrap();

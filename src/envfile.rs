@@ -37,7 +37,10 @@ fn quote(value: &str) -> String {
 
 /// The keys a `.env` text assigns, in order (comments and blank lines skipped).
 pub fn keys(text: &str) -> Vec<String> {
-    text.lines().filter_map(assignment).map(|(k, _)| k.to_string()).collect()
+    text.lines()
+        .filter_map(assignment)
+        .map(|(k, _)| k.to_string())
+        .collect()
 }
 
 /// `.env` text with every value replaced by `****`, for dry runs and agents.
@@ -91,7 +94,10 @@ mod tests {
     fn quoting_picks_the_simplest_safe_form() {
         assert_eq!(line("A", "plain-1.2:x@y"), "A=plain-1.2:x@y");
         assert_eq!(line("A", ""), "A=");
-        assert_eq!(line("A", "has space # and $HOME"), "A='has space # and $HOME'");
+        assert_eq!(
+            line("A", "has space # and $HOME"),
+            "A='has space # and $HOME'"
+        );
         assert_eq!(line("A", "it's"), r#"A="it's""#);
         assert_eq!(line("A", r#"a\ "b" $X"#), r#"A='a\ "b" $X'"#);
         assert_eq!(line("A", r"ends\"), r#"A="ends\\""#);
@@ -101,8 +107,14 @@ mod tests {
     #[test]
     fn redaction_hides_every_value() {
         let text = "# comment\nA=secret\nexport B='x y'\nC=\n\nnot a line\n";
-        assert_eq!(redact(text), "# comment\nA=****\nexport B=****\nC=\n\nnot a line\n");
+        assert_eq!(
+            redact(text),
+            "# comment\nA=****\nexport B=****\nC=\n\nnot a line\n"
+        );
         assert_eq!(keys(text), ["A", "B", "C"]);
-        assert_eq!(without_keys(text, &["A"]), "# comment\nexport B='x y'\nC=\n\nnot a line\n");
+        assert_eq!(
+            without_keys(text, &["A"]),
+            "# comment\nexport B='x y'\nC=\n\nnot a line\n"
+        );
     }
 }

@@ -17,53 +17,116 @@ pub enum Error {
     /// The command line itself is wrong (missing NAME without a terminal, bad combination).
     Usage(String),
     /// A value broke a validation rule. `field` names the input, `rule` says what is allowed.
-    Invalid { field: String, rule: String },
+    Invalid {
+        field: String,
+        rule: String,
+    },
     /// Several validation problems at once (validate_stack reports them all).
     InvalidMany(Vec<Error>),
     /// The configuration file could not be read or parsed.
-    Config { path: PathBuf, line: Option<usize>, key: Option<String>, message: String },
+    Config {
+        path: PathBuf,
+        line: Option<usize>,
+        key: Option<String>,
+        message: String,
+    },
     /// A template could not be rendered.
-    Template { file: String, line: Option<usize>, message: String },
-    StackExists { name: String, path: PathBuf },
-    StackNotFound { name: String, path: PathBuf },
+    Template {
+        file: String,
+        line: Option<usize>,
+        message: String,
+    },
+    StackExists {
+        name: String,
+        path: PathBuf,
+    },
+    StackNotFound {
+        name: String,
+        path: PathBuf,
+    },
     /// The action needs a confirmation that was not given (no terminal and no --yes).
-    NotConfirmed { action: String, hint: String },
+    NotConfirmed {
+        action: String,
+        hint: String,
+    },
     /// The process may not do what was asked (ownership, permissions), found before writing.
-    Permission { message: String, hint: Option<String> },
-    Io { action: String, path: PathBuf, source: io::Error },
+    Permission {
+        message: String,
+        hint: Option<String>,
+    },
+    Io {
+        action: String,
+        path: PathBuf,
+        source: io::Error,
+    },
     /// A program we need is not installed.
-    ProgramNotFound { program: String, hint: String },
+    ProgramNotFound {
+        program: String,
+        hint: String,
+    },
     /// A child process failed. `command` is the shell-quoted command line.
-    Command { command: String, status: Option<i32>, stderr: String, hint: Option<String> },
+    Command {
+        command: String,
+        status: Option<i32>,
+        stderr: String,
+        hint: Option<String>,
+    },
     /// Cloudflare answered with an error envelope (or an HTTP error).
-    Cloudflare { status: u16, errors: Vec<(i64, String)>, hint: Option<String> },
+    Cloudflare {
+        status: u16,
+        errors: Vec<(i64, String)>,
+        hint: Option<String>,
+    },
     /// A transport problem talking to an HTTP service, or an unusable answer.
-    Http { url: String, message: String },
+    Http {
+        url: String,
+        message: String,
+    },
     /// Cloudflare token not found anywhere.
     NoToken,
     /// A step after the stack was written failed; the stack stays (retry hint attached).
-    Partial { done: String, source: Box<Error>, retry: String },
+    Partial {
+        done: String,
+        source: Box<Error>,
+        retry: String,
+    },
     /// Anything else operational, already phrased for the user.
-    Other { message: String, hint: Option<String> },
+    Other {
+        message: String,
+        hint: Option<String>,
+    },
     /// The command already printed its own account of the failure (doctor's checklist).
     Reported(String),
 }
 
 impl Error {
     pub fn invalid(field: impl Into<String>, rule: impl Into<String>) -> Error {
-        Error::Invalid { field: field.into(), rule: rule.into() }
+        Error::Invalid {
+            field: field.into(),
+            rule: rule.into(),
+        }
     }
 
     pub fn io(action: impl Into<String>, path: impl Into<PathBuf>, source: io::Error) -> Error {
-        Error::Io { action: action.into(), path: path.into(), source }
+        Error::Io {
+            action: action.into(),
+            path: path.into(),
+            source,
+        }
     }
 
     pub fn other(message: impl Into<String>) -> Error {
-        Error::Other { message: message.into(), hint: None }
+        Error::Other {
+            message: message.into(),
+            hint: None,
+        }
     }
 
     pub fn with_hint(message: impl Into<String>, hint: impl Into<String>) -> Error {
-        Error::Other { message: message.into(), hint: Some(hint.into()) }
+        Error::Other {
+            message: message.into(),
+            hint: Some(hint.into()),
+        }
     }
 
     /// 0 success, 1 operational failure, 2 usage or validation error.
@@ -179,7 +242,12 @@ impl fmt::Display for Error {
                 let lines: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
                 write!(f, "{}", lines.join("; "))
             }
-            Error::Config { path, line, key, message } => {
+            Error::Config {
+                path,
+                line,
+                key,
+                message,
+            } => {
                 write!(f, "config file {}", path.display())?;
                 if let Some(line) = line {
                     write!(f, " line {line}")?;
@@ -189,7 +257,11 @@ impl fmt::Display for Error {
                 }
                 write!(f, ": {message}")
             }
-            Error::Template { file, line, message } => {
+            Error::Template {
+                file,
+                line,
+                message,
+            } => {
                 write!(f, "template {file}")?;
                 if let Some(line) = line {
                     write!(f, " line {line}")?;
@@ -204,11 +276,20 @@ impl fmt::Display for Error {
             }
             Error::NotConfirmed { action, .. } => write!(f, "{action} needs confirmation"),
             Error::Permission { message, .. } => write!(f, "{message}"),
-            Error::Io { action, path, source } => {
+            Error::Io {
+                action,
+                path,
+                source,
+            } => {
                 write!(f, "cannot {action} {}: {source}", path.display())
             }
             Error::ProgramNotFound { program, .. } => write!(f, "{program} not found"),
-            Error::Command { command, status, stderr, .. } => {
+            Error::Command {
+                command,
+                status,
+                stderr,
+                ..
+            } => {
                 match status {
                     Some(code) => write!(f, "`{command}` failed with exit status {code}")?,
                     None => write!(f, "`{command}` was killed by a signal")?,
@@ -225,8 +306,10 @@ impl fmt::Display for Error {
             Error::Cloudflare { status, errors, .. } => {
                 write!(f, "Cloudflare API error (HTTP {status})")?;
                 if !errors.is_empty() {
-                    let parts: Vec<String> =
-                        errors.iter().map(|(code, message)| format!("[{code}] {message}")).collect();
+                    let parts: Vec<String> = errors
+                        .iter()
+                        .map(|(code, message)| format!("[{code}] {message}"))
+                        .collect();
                     write!(f, ": {}", parts.join(", "))?;
                 }
                 Ok(())

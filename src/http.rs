@@ -81,14 +81,25 @@ impl Client {
     /// For APIs (Cloudflare): connect 5 s, whole request 30 s, 3 retries, 4 MiB bodies, no
     /// redirects (an API that redirects is misconfigured; following could leak the token).
     pub fn api(scale: f64) -> Client {
-        Client::build(scale, Duration::from_secs(5), Duration::from_secs(30), MAX_RETRIES, 4 << 20, None)
+        Client::build(
+            scale,
+            Duration::from_secs(5),
+            Duration::from_secs(30),
+            MAX_RETRIES,
+            4 << 20,
+            None,
+        )
     }
 
     /// For public-IP services: 5 s in all (connect and read), no retries (the next service
     /// is the retry), 4 KiB bodies, and connections only over the asked address family, so
     /// a dual-stack service answers with the address of that family.
     pub fn ip_service(scale: f64, ipv6: bool) -> Client {
-        let family = if ipv6 { IpFamily::Ipv6Only } else { IpFamily::Ipv4Only };
+        let family = if ipv6 {
+            IpFamily::Ipv6Only
+        } else {
+            IpFamily::Ipv4Only
+        };
         let five = Duration::from_secs(5);
         Client::build(scale, five, five, 0, 4096, Some(family))
     }
@@ -101,7 +112,11 @@ impl Client {
         max_body: u64,
         family: Option<IpFamily>,
     ) -> Client {
-        let scale = if scale > 0.0 && scale <= 1.0 { scale } else { 1.0 };
+        let scale = if scale > 0.0 && scale <= 1.0 {
+            scale
+        } else {
+            1.0
+        };
         let mut config = Agent::config_builder()
             .http_status_as_error(false)
             .timeout_connect(Some(connect.mul_f64(scale)))
@@ -111,7 +126,14 @@ impl Client {
         if let Some(family) = family {
             config = config.ip_family(family);
         }
-        Client { agent: config.build().into(), retries, max_body, scale, timeout: total.mul_f64(scale), family }
+        Client {
+            agent: config.build().into(),
+            retries,
+            max_body,
+            scale,
+            timeout: total.mul_f64(scale),
+            family,
+        }
     }
 
     /// Send a request, retrying per the policy: 429 waits `Retry-After` (seconds or HTTP
@@ -128,8 +150,15 @@ impl Client {
                 }
                 (_, Ok(r)) => return Ok(r.response),
                 (_, Err(e)) => {
-                    let tries = if attempt > 0 { format!(" (after {} attempts)", attempt + 1) } else { String::new() };
-                    return Err(Error::Http { url: req.shown_url(), message: self.describe(&e) + &tries });
+                    let tries = if attempt > 0 {
+                        format!(" (after {} attempts)", attempt + 1)
+                    } else {
+                        String::new()
+                    };
+                    return Err(Error::Http {
+                        url: req.shown_url(),
+                        message: self.describe(&e) + &tries,
+                    });
                 }
             }
         }
@@ -144,9 +173,16 @@ impl Client {
             (Method::Patch, body) => send_body(prepare(agent.patch(req.url), req), body),
         }?;
         let status = response.status().as_u16();
-        let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
         let content_type = header("content-type");
-        let retry_after = header("retry-after").and_then(|v| parse_retry_after(&v, SystemTime::now()));
+        let retry_after =
+            header("retry-after").and_then(|v| parse_retry_after(&v, SystemTime::now()));
         let mut body = Vec::new();
         // One byte over the limit tells "too big" apart from "exactly the limit".
         let mut reader = response.into_body().into_reader().take(self.max_body + 1);
@@ -154,14 +190,24 @@ impl Client {
         if body.len() as u64 > self.max_body {
             return Err(ureq::Error::BodyExceedsLimit(self.max_body));
         }
-        Ok(Attempt { response: Response { status, content_type, body }, retry_after })
+        Ok(Attempt {
+            response: Response {
+                status,
+                content_type,
+                body,
+            },
+            retry_after,
+        })
     }
 
     /// A transport error as a short phrase a user can act on.
     fn describe(&self, e: &ureq::Error) -> String {
         match e {
             ureq::Error::Timeout(t) => {
-                format!("no complete answer in time ({t} timeout; {} s allowed)", self.timeout.as_secs_f64())
+                format!(
+                    "no complete answer in time ({t} timeout; {} s allowed)",
+                    self.timeout.as_secs_f64()
+                )
             }
             ureq::Error::HostNotFound => match self.family {
                 Some(IpFamily::Ipv6Only) => "host not found, or it has no IPv6 address".into(),
@@ -195,11 +241,16 @@ fn send_body(
     builder: RequestBuilder<WithBody>,
     body: Option<&[u8]>,
 ) -> std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error> {
-    builder.content_type("application/json").send(body.unwrap_or(b"{}"))
+    builder
+        .content_type("application/json")
+        .send(body.unwrap_or(b"{}"))
 }
 
 /// How long to wait before trying again after `outcome`, if it is worth another try.
-fn retry_wait(outcome: &std::result::Result<Attempt, ureq::Error>, attempt: u32) -> Option<Duration> {
+fn retry_wait(
+    outcome: &std::result::Result<Attempt, ureq::Error>,
+    attempt: u32,
+) -> Option<Duration> {
     let wait = match outcome {
         Ok(r) if r.response.status == 429 => r.retry_after.unwrap_or(DEFAULT_RETRY_AFTER),
         Ok(r) if r.response.status >= 500 => r.retry_after.unwrap_or_else(|| backoff(attempt)),
@@ -248,7 +299,10 @@ mod tests {
         assert_eq!(parse_retry_after("7", now), Some(Duration::from_secs(7)));
         assert_eq!(parse_retry_after(" 0 ", now), Some(Duration::ZERO));
         let later = httpdate::fmt_http_date(now + Duration::from_secs(12));
-        assert_eq!(parse_retry_after(&later, now), Some(Duration::from_secs(12)));
+        assert_eq!(
+            parse_retry_after(&later, now),
+            Some(Duration::from_secs(12))
+        );
         let earlier = httpdate::fmt_http_date(now - Duration::from_secs(12));
         assert_eq!(parse_retry_after(&earlier, now), Some(Duration::ZERO));
         assert_eq!(parse_retry_after("soon", now), None);
@@ -258,8 +312,15 @@ mod tests {
     #[test]
     fn retries_wait_as_the_server_asks_within_limits() {
         let answer = |status, retry_after: Option<u64>| {
-            let response = Response { status, content_type: None, body: Vec::new() };
-            Ok(Attempt { response, retry_after: retry_after.map(Duration::from_secs) })
+            let response = Response {
+                status,
+                content_type: None,
+                body: Vec::new(),
+            };
+            Ok(Attempt {
+                response,
+                retry_after: retry_after.map(Duration::from_secs),
+            })
         };
         let secs = |s| Some(Duration::from_secs(s));
         assert_eq!(retry_wait(&answer(429, Some(7)), 0), secs(7));
@@ -277,8 +338,13 @@ mod tests {
     fn shown_url_has_query_but_no_secret() {
         let secret = Secret::new("tok-very-secret");
         let query = [("name", "a.example.com".to_string())];
-        let req =
-            Request { method: Method::Get, url: "http://x/zones", query: &query, bearer: Some(&secret), json: None };
+        let req = Request {
+            method: Method::Get,
+            url: "http://x/zones",
+            query: &query,
+            bearer: Some(&secret),
+            json: None,
+        };
         assert_eq!(req.shown_url(), "http://x/zones?name=a.example.com");
         assert!(!format!("{req:?}").contains("tok-very-secret"));
     }

@@ -55,14 +55,23 @@ pub fn detect(cfg: &DnsConfig, family: Family) -> Result<Detected> {
     }
     if cfg.ip_services.is_empty() {
         return Err(Error::with_hint(
-            format!("cannot detect the public {} address: no IP services configured", family.label()),
+            format!(
+                "cannot detect the public {} address: no IP services configured",
+                family.label()
+            ),
             "set STACKWIZ_PUBLIC_IP, or list services in STACKWIZ_IP_SERVICES",
         ));
     }
     let client = http::Client::ip_service(cfg.http_time_scale, family == Family::Ipv6);
     let mut failures = Vec::new();
     for url in &cfg.ip_services {
-        let req = Request { method: Method::Get, url, query: &[], bearer: None, json: None };
+        let req = Request {
+            method: Method::Get,
+            url,
+            query: &[],
+            bearer: None,
+            json: None,
+        };
         let answer = match client.send(&req) {
             Ok(r) if r.status == 200 => parse_answer(&r.body, family, cfg.allow_private_ip),
             Ok(r) => Err(format!("HTTP {}", r.status)),
@@ -71,12 +80,21 @@ pub fn detect(cfg: &DnsConfig, family: Family) -> Result<Detected> {
             Err(e) => Err(e.to_string()),
         };
         match answer {
-            Ok(ip) => return Ok(Detected { ip, source: url.clone() }),
+            Ok(ip) => {
+                return Ok(Detected {
+                    ip,
+                    source: url.clone(),
+                })
+            }
             Err(why) => failures.push(format!("{url}: {why}")),
         }
     }
     Err(Error::with_hint(
-        format!("cannot detect the public {} address: {}", family.label(), failures.join("; ")),
+        format!(
+            "cannot detect the public {} address: {}",
+            family.label(),
+            failures.join("; ")
+        ),
         "set STACKWIZ_PUBLIC_IP to the address DNS should point to, or fix STACKWIZ_IP_SERVICES",
     ))
 }
@@ -86,8 +104,12 @@ fn from_setting(value: &str, family: Family, allow_private: bool) -> Result<Dete
     let source = "env STACKWIZ_PUBLIC_IP".to_string();
     let mut found = None;
     for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let ip: IpAddr =
-            part.parse().map_err(|_| Error::invalid("STACKWIZ_PUBLIC_IP", format!("`{part}` is not an IP address")))?;
+        let ip: IpAddr = part.parse().map_err(|_| {
+            Error::invalid(
+                "STACKWIZ_PUBLIC_IP",
+                format!("`{part}` is not an IP address"),
+            )
+        })?;
         if Family::of(&ip) == family {
             check_public(&ip, allow_private)
                 .map_err(|why| Error::invalid("STACKWIZ_PUBLIC_IP", format!("{ip} is {why}")))?;
@@ -108,14 +130,28 @@ fn from_setting(value: &str, family: Family, allow_private: bool) -> Result<Dete
 
 /// One service's answer: a bare address (surrounding whitespace allowed) or Cloudflare's
 /// trace format (`ip=...` among `key=value` lines).
-pub fn parse_answer(body: &[u8], family: Family, allow_private: bool) -> std::result::Result<IpAddr, String> {
-    let text = std::str::from_utf8(body).map_err(|_| "answer is not text".to_string())?.trim();
+pub fn parse_answer(
+    body: &[u8],
+    family: Family,
+    allow_private: bool,
+) -> std::result::Result<IpAddr, String> {
+    let text = std::str::from_utf8(body)
+        .map_err(|_| "answer is not text".to_string())?
+        .trim();
     if text.starts_with('<') {
         return Err("answered an HTML page, not an address".into());
     }
-    let candidate = text.lines().find_map(|l| l.trim().strip_prefix("ip=")).unwrap_or(text).trim();
+    let candidate = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("ip="))
+        .unwrap_or(text)
+        .trim();
     let ip: IpAddr = candidate.parse().map_err(|_| {
-        let shown: String = candidate.chars().take(40).flat_map(char::escape_default).collect();
+        let shown: String = candidate
+            .chars()
+            .take(40)
+            .flat_map(char::escape_default)
+            .collect();
         if shown.is_empty() {
             "answer is empty".to_string()
         } else {
@@ -123,7 +159,11 @@ pub fn parse_answer(body: &[u8], family: Family, allow_private: bool) -> std::re
         }
     })?;
     if Family::of(&ip) != family {
-        return Err(format!("answered {} address {ip}, asked for {}", Family::of(&ip).label(), family.label()));
+        return Err(format!(
+            "answered {} address {ip}, asked for {}",
+            Family::of(&ip).label(),
+            family.label()
+        ));
     }
     check_public(&ip, allow_private).map_err(|why| format!("answered {ip}, {why}"))?;
     Ok(ip)
@@ -166,7 +206,10 @@ fn v4_class(ip: &Ipv4Addr) -> (Option<&'static str>, Option<&'static str>) {
         Some("a CGNAT address (100.64.0.0/10; allow with STACKWIZ_ALLOW_PRIVATE_IP=1)")
     } else if ip.is_link_local() {
         Some("a link-local address (allow with STACKWIZ_ALLOW_PRIVATE_IP=1)")
-    } else if ip.is_documentation() || (a == 198 && (b & 0xfe) == 18) || (a == 192 && b == 0 && c == 0) {
+    } else if ip.is_documentation()
+        || (a == 198 && (b & 0xfe) == 18)
+        || (a == 192 && b == 0 && c == 0)
+    {
         Some("a documentation or special-purpose address (allow with STACKWIZ_ALLOW_PRIVATE_IP=1)")
     } else {
         None
@@ -211,9 +254,18 @@ mod tests {
 
     #[test]
     fn accepts_bare_and_trace_answers() {
-        assert_eq!(ok("93.184.216.34\n", Family::Ipv4), Ok("93.184.216.34".parse().unwrap()));
-        assert_eq!(ok("fl=1\nh=x\nip=93.184.216.34\nts=1\n", Family::Ipv4), Ok("93.184.216.34".parse().unwrap()));
-        assert_eq!(ok(" 2606:4700::1111 ", Family::Ipv6), Ok("2606:4700::1111".parse().unwrap()));
+        assert_eq!(
+            ok("93.184.216.34\n", Family::Ipv4),
+            Ok("93.184.216.34".parse().unwrap())
+        );
+        assert_eq!(
+            ok("fl=1\nh=x\nip=93.184.216.34\nts=1\n", Family::Ipv4),
+            Ok("93.184.216.34".parse().unwrap())
+        );
+        assert_eq!(
+            ok(" 2606:4700::1111 ", Family::Ipv6),
+            Ok("2606:4700::1111".parse().unwrap())
+        );
     }
 
     #[test]
@@ -246,7 +298,9 @@ mod tests {
             let err = ok(body, family).unwrap_err();
             assert!(err.contains(why), "{body}: {err}");
         }
-        assert!(parse_answer(&[0xff, 0xfe, 0], Family::Ipv4, false).unwrap_err().contains("not text"));
+        assert!(parse_answer(&[0xff, 0xfe, 0], Family::Ipv4, false)
+            .unwrap_err()
+            .contains("not text"));
     }
 
     #[test]
@@ -261,11 +315,17 @@ mod tests {
         let got = from_setting("93.184.216.34, 2606:4700::1111", Family::Ipv6, false).unwrap();
         assert_eq!(got.ip, "2606:4700::1111".parse::<IpAddr>().unwrap());
         assert_eq!(got.source, "env STACKWIZ_PUBLIC_IP");
-        let err = from_setting("93.184.216.34", Family::Ipv6, false).unwrap_err().to_string();
+        let err = from_setting("93.184.216.34", Family::Ipv6, false)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("holds no IPv6 address"), "{err}");
-        let err = from_setting("nope", Family::Ipv4, false).unwrap_err().to_string();
+        let err = from_setting("nope", Family::Ipv4, false)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("`nope` is not an IP address"), "{err}");
-        let err = from_setting("10.0.0.1", Family::Ipv4, false).unwrap_err().to_string();
+        let err = from_setting("10.0.0.1", Family::Ipv4, false)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("private"), "{err}");
     }
 }

@@ -93,7 +93,10 @@ pub fn plan(cfg: &Config, req: &CreateRequest) -> Result<Plan> {
         }
     };
     let spec = kind.as_ref().map(|k| k.spec);
-    let image = req.image.clone().or_else(|| spec.and_then(|s| s.image.map(String::from)));
+    let image = req
+        .image
+        .clone()
+        .or_else(|| spec.and_then(|s| s.image.map(String::from)));
     match &image {
         Some(i) => problems.extend((validate::image(i)).err()),
         None if spec.is_some_and(|s| s.needs_image) => problems.push(Error::invalid(
@@ -106,10 +109,12 @@ pub fn plan(cfg: &Config, req: &CreateRequest) -> Result<Plan> {
     match req.port.map(|p| validate::port("port", p)) {
         Some(Ok(p)) => port = Some(p),
         Some(Err(e)) => problems.push(e),
-        None if port.is_none() && spec.is_some_and(|s| s.needs_port) => problems.push(Error::invalid(
-            "port",
-            format!("type `{}` needs the container port (--port)", req.kind),
-        )),
+        None if port.is_none() && spec.is_some_and(|s| s.needs_port) => {
+            problems.push(Error::invalid(
+                "port",
+                format!("type `{}` needs the container port (--port)", req.kind),
+            ))
+        }
         None => {}
     }
     let mut host_port = None;
@@ -121,12 +126,16 @@ pub fn plan(cfg: &Config, req: &CreateRequest) -> Result<Plan> {
     } else if spec.is_some_and(|s| s.host_port) {
         host_port = port;
     }
-    let domain = req.domain.clone().unwrap_or_else(|| format!("{}.{}", req.name, cfg.default_domain));
+    let domain = req
+        .domain
+        .clone()
+        .unwrap_or_else(|| format!("{}.{}", req.name, cfg.default_domain));
     if req.domain.is_some() || validate::stack_name(&req.name).is_ok() {
         problems.extend((validate::domain("domain", &domain)).err());
     }
     for (key, value) in &req.env {
-        problems.extend((validate::env_key(key).and_then(|()| validate::env_value(key, value))).err());
+        problems
+            .extend((validate::env_key(key).and_then(|()| validate::env_value(key, value))).err());
     }
     if let Some(k) = &kind {
         for key in k.spec.required_env {
@@ -207,9 +216,15 @@ fn one_or_many(mut problems: Vec<Error>) -> Error {
 pub fn write(cfg: &Config, plan: &Plan) -> Result<()> {
     refuse_existing(&plan.name, &plan.path)?;
     if !cfg.base_dir.exists() {
-        fs::create_dir_all(&cfg.base_dir).map_err(|e| Error::io("create the base dir", &cfg.base_dir, e))?;
+        fs::create_dir_all(&cfg.base_dir)
+            .map_err(|e| Error::io("create the base dir", &cfg.base_dir, e))?;
     }
-    let tmp = cfg.base_dir.join(format!(".stackwiz-new-{}-{}-{}", plan.name, std::process::id(), nanos()));
+    let tmp = cfg.base_dir.join(format!(
+        ".stackwiz-new-{}-{}-{}",
+        plan.name,
+        std::process::id(),
+        nanos()
+    ));
     let result = build(&tmp, plan).and_then(|()| move_into_place(&tmp, &plan.path, &plan.name));
     if result.is_err() {
         let _ = fs::remove_dir_all(&tmp);
@@ -229,7 +244,8 @@ fn build(tmp: &Path, plan: &Plan) -> Result<()> {
 
 fn make_dir(path: &Path) -> Result<()> {
     fs::create_dir(path).map_err(|e| Error::io("create folder", path, e))?;
-    fs::set_permissions(path, fs::Permissions::from_mode(0o750)).map_err(|e| Error::io("set the mode of", path, e))
+    fs::set_permissions(path, fs::Permissions::from_mode(0o750))
+        .map_err(|e| Error::io("set the mode of", path, e))
 }
 
 fn write_file(path: &Path, text: &str, mode: u32) -> Result<()> {
@@ -239,13 +255,19 @@ fn write_file(path: &Path, text: &str, mode: u32) -> Result<()> {
         .mode(mode)
         .open(path)
         .map_err(|e| Error::io("create", path, e))?;
-    f.write_all(text.as_bytes()).and_then(|()| f.sync_all()).map_err(|e| Error::io("write", path, e))?;
-    fs::set_permissions(path, fs::Permissions::from_mode(mode)).map_err(|e| Error::io("set the mode of", path, e))
+    f.write_all(text.as_bytes())
+        .and_then(|()| f.sync_all())
+        .map_err(|e| Error::io("write", path, e))?;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode))
+        .map_err(|e| Error::io("set the mode of", path, e))
 }
 
 fn refuse_existing(name: &str, path: &Path) -> Result<()> {
     match fs::symlink_metadata(path) {
-        Ok(_) => Err(Error::StackExists { name: name.to_string(), path: path.to_path_buf() }),
+        Ok(_) => Err(Error::StackExists {
+            name: name.to_string(),
+            path: path.to_path_buf(),
+        }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(Error::io("inspect", path, e)),
     }
@@ -255,27 +277,37 @@ fn refuse_existing(name: &str, path: &Path) -> Result<()> {
 fn move_into_place(tmp: &Path, dest: &Path, name: &str) -> Result<()> {
     use std::ffi::CString;
     use std::os::unix::ffi::OsStrExt;
-    let c = |p: &Path| CString::new(p.as_os_str().as_bytes()).map_err(|_| Error::invalid("path", "contains NUL"));
+    let c = |p: &Path| {
+        CString::new(p.as_os_str().as_bytes()).map_err(|_| Error::invalid("path", "contains NUL"))
+    };
     let (from, to) = (c(tmp)?, c(dest)?);
     // SAFETY: both are valid NUL-terminated paths that live across the call.
     let rc = unsafe {
-        libc::renameat2(libc::AT_FDCWD, from.as_ptr(), libc::AT_FDCWD, to.as_ptr(), libc::RENAME_NOREPLACE)
+        libc::renameat2(
+            libc::AT_FDCWD,
+            from.as_ptr(),
+            libc::AT_FDCWD,
+            to.as_ptr(),
+            libc::RENAME_NOREPLACE,
+        )
     };
     if rc == 0 {
         return Ok(());
     }
     let err = std::io::Error::last_os_error();
     match err.raw_os_error() {
-        Some(libc::EEXIST) | Some(libc::ENOTEMPTY) => {
-            Err(Error::StackExists { name: name.to_string(), path: dest.to_path_buf() })
-        }
+        Some(libc::EEXIST) | Some(libc::ENOTEMPTY) => Err(Error::StackExists {
+            name: name.to_string(),
+            path: dest.to_path_buf(),
+        }),
         // Filesystems without RENAME_NOREPLACE: claim the name with mkdir (atomic, fails if
         // anything is there), then move the contents in.
         Some(libc::EINVAL) | Some(libc::ENOSYS) => {
             fs::create_dir(dest).map_err(|e| match e.kind() {
-                std::io::ErrorKind::AlreadyExists => {
-                    Error::StackExists { name: name.to_string(), path: dest.to_path_buf() }
-                }
+                std::io::ErrorKind::AlreadyExists => Error::StackExists {
+                    name: name.to_string(),
+                    path: dest.to_path_buf(),
+                },
                 _ => Error::io("create folder", dest, e),
             })?;
             let moved = (|| {
@@ -285,9 +317,14 @@ fn move_into_place(tmp: &Path, dest: &Path, name: &str) -> Result<()> {
                         .map_err(|e| Error::io("move", entry.path(), e))?;
                 }
                 let meta = fs::symlink_metadata(tmp).map_err(|e| Error::io("inspect", tmp, e))?;
-                fs::set_permissions(dest, meta.permissions()).map_err(|e| Error::io("set the mode of", dest, e))?;
-                std::os::unix::fs::lchown(dest, Some(std::os::unix::fs::MetadataExt::uid(&meta)), Some(std::os::unix::fs::MetadataExt::gid(&meta)))
-                    .map_err(|e| Error::io("set the owner of", dest, e))?;
+                fs::set_permissions(dest, meta.permissions())
+                    .map_err(|e| Error::io("set the mode of", dest, e))?;
+                std::os::unix::fs::lchown(
+                    dest,
+                    Some(std::os::unix::fs::MetadataExt::uid(&meta)),
+                    Some(std::os::unix::fs::MetadataExt::gid(&meta)),
+                )
+                .map_err(|e| Error::io("set the owner of", dest, e))?;
                 fs::remove_dir(tmp).map_err(|e| Error::io("remove", tmp, e))
             })();
             if moved.is_err() {
@@ -300,7 +337,10 @@ fn move_into_place(tmp: &Path, dest: &Path, name: &str) -> Result<()> {
 }
 
 fn nanos() -> u128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
 }
 
 /// An existing stack folder.
@@ -323,7 +363,9 @@ pub fn scan(cfg: &Config) -> Result<Vec<StackMeta>> {
     };
     let mut stacks = Vec::new();
     for entry in entries.flatten() {
-        let Some(name) = entry.file_name().to_str().map(String::from) else { continue };
+        let Some(name) = entry.file_name().to_str().map(String::from) else {
+            continue;
+        };
         if validate::stack_name(&name).is_err() {
             continue;
         }
@@ -340,8 +382,17 @@ pub fn scan(cfg: &Config) -> Result<Vec<StackMeta>> {
 
 fn read_meta(name: &str, path: &Path) -> Option<StackMeta> {
     let text = fs::read_to_string(path.join(COMPOSE_FILE)).ok()?;
-    let mut meta = StackMeta { name: name.to_string(), path: path.to_path_buf(), kind: None, domain: None };
-    if let Some(header) = text.lines().next().and_then(|l| l.strip_prefix(HEADER_PREFIX)) {
+    let mut meta = StackMeta {
+        name: name.to_string(),
+        path: path.to_path_buf(),
+        kind: None,
+        domain: None,
+    };
+    if let Some(header) = text
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix(HEADER_PREFIX))
+    {
         for pair in header.split_whitespace() {
             match pair.split_once('=') {
                 Some(("type", v)) => meta.kind = Some(v.to_string()),
@@ -367,7 +418,10 @@ fn read_meta(name: &str, path: &Path) -> Option<StackMeta> {
 pub fn locate(cfg: &Config, name: &str) -> Result<StackMeta> {
     validate::stack_name(name)?;
     let path = cfg.base_dir.join(name);
-    let not_found = || Error::StackNotFound { name: name.to_string(), path: path.clone() };
+    let not_found = || Error::StackNotFound {
+        name: name.to_string(),
+        path: path.clone(),
+    };
     let meta = fs::symlink_metadata(&path).map_err(|_| not_found())?;
     if meta.file_type().is_symlink() {
         return Err(Error::other(format!(
@@ -381,7 +435,10 @@ pub fn locate(cfg: &Config, name: &str) -> Result<StackMeta> {
     }
     read_meta(name, &path).ok_or_else(|| {
         Error::with_hint(
-            format!("{} has no {COMPOSE_FILE}, so it is not a stack", path.display()),
+            format!(
+                "{} has no {COMPOSE_FILE}, so it is not a stack",
+                path.display()
+            ),
             "stackwiz only manages folders it created (or that hold a docker-compose.yml)",
         )
     })
@@ -424,5 +481,10 @@ pub fn utc_stamp() -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }

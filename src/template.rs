@@ -119,7 +119,8 @@ const EMBEDDED: &[Embedded] = &[
         compose: embedded_file!("cloudflared-template.yml"),
         env: embedded_file!("cloudflared-env-template"),
         spec: Spec {
-            description: "Cloudflare Tunnel connector on the proxy network (needs --env TUNNEL_TOKEN=...)",
+            description:
+                "Cloudflare Tunnel connector on the proxy network (needs --env TUNNEL_TOKEN=...)",
             image: Some("cloudflare/cloudflared:latest"),
             port: None,
             needs_image: false,
@@ -174,10 +175,19 @@ impl Kind {
             name: self.name.clone(),
             description: self.spec.description.to_string(),
             source: source(&self.compose),
-            env_source: self.env.as_ref().map(source).unwrap_or_else(|| "none".into()),
+            env_source: self
+                .env
+                .as_ref()
+                .map(source)
+                .unwrap_or_else(|| "none".into()),
             default_image: self.spec.image.map(String::from),
             default_port: self.spec.port,
-            required_env: self.spec.required_env.iter().map(|s| s.to_string()).collect(),
+            required_env: self
+                .spec
+                .required_env
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
         }
     }
 }
@@ -186,7 +196,10 @@ fn file_names(kind: &str) -> (String, String) {
     if kind == "generic" {
         ("stack-template.yml".into(), "env-template".into())
     } else {
-        (format!("{kind}-template.yml"), format!("{kind}-env-template"))
+        (
+            format!("{kind}-template.yml"),
+            format!("{kind}-env-template"),
+        )
     }
 }
 
@@ -203,7 +216,11 @@ fn read_text(path: &Path) -> Result<Option<Text>> {
 }
 
 fn embedded_text((file, body): (&'static str, &'static str)) -> Text {
-    Text { origin: format!("embedded:{file}"), path: None, body: Cow::Borrowed(body) }
+    Text {
+        origin: format!("embedded:{file}"),
+        path: None,
+        body: Cow::Borrowed(body),
+    }
 }
 
 /// Every available type, embedded ones first (possibly overridden), then the folder's own.
@@ -217,8 +234,11 @@ pub fn all(cfg: &Config) -> Result<Vec<Kind>> {
         for entry in entries.flatten() {
             let file = entry.file_name();
             let Some(file) = file.to_str() else { continue };
-            let Some(kind) = file.strip_suffix("-template.yml") else { continue };
-            if kind.ends_with("-env") || EMBEDDED.iter().any(|e| e.name == kind) || kind == "stack" {
+            let Some(kind) = file.strip_suffix("-template.yml") else {
+                continue;
+            };
+            if kind.ends_with("-env") || EMBEDDED.iter().any(|e| e.name == kind) || kind == "stack"
+            {
                 continue;
             }
             if crate::validate::type_name(kind).is_ok() {
@@ -248,19 +268,31 @@ pub fn find(cfg: &Config, name: &str) -> Result<Kind> {
             let names: Vec<String> = all_names(cfg);
             return Err(Error::invalid(
                 "type",
-                format!("unknown template type `{name}` (available: {})", names.join(", ")),
+                format!(
+                    "unknown template type `{name}` (available: {})",
+                    names.join(", ")
+                ),
             ));
         }
     };
     let env = user_env.or_else(|| embedded.map(|e| embedded_text(e.env)));
-    Ok(Kind { name: name.to_string(), compose, env, spec })
+    Ok(Kind {
+        name: name.to_string(),
+        compose,
+        env,
+        spec,
+    })
 }
 
 fn all_names(cfg: &Config) -> Vec<String> {
     let mut names: Vec<String> = EMBEDDED.iter().map(|e| e.name.to_string()).collect();
     if let Ok(entries) = std::fs::read_dir(&cfg.templates_dir) {
         for entry in entries.flatten() {
-            if let Some(kind) = entry.file_name().to_str().and_then(|f| f.strip_suffix("-template.yml")) {
+            if let Some(kind) = entry
+                .file_name()
+                .to_str()
+                .and_then(|f| f.strip_suffix("-template.yml"))
+            {
                 if !names.iter().any(|n| n == kind) && kind != "stack" && !kind.ends_with("-env") {
                     names.push(kind.to_string());
                 }
@@ -343,18 +375,31 @@ fn render_jinja(text: &Text, body: &str, vars: &Vars) -> Result<String> {
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_keep_trailing_newline(true);
     env.add_function("random_key", random_key);
-    let name = text.origin.rsplit('/').next().unwrap_or(&text.origin).to_string();
-    env.render_named_str(&name, body, minijinja::Value::from_serialize(vars)).map_err(|e| {
-        let message = match e.kind() {
-            ErrorKind::UndefinedError => {
-                "uses a value that was not given (image needs --image, port needs --port, \
+    let name = text
+        .origin
+        .rsplit('/')
+        .next()
+        .unwrap_or(&text.origin)
+        .to_string();
+    env.render_named_str(&name, body, minijinja::Value::from_serialize(vars))
+        .map_err(|e| {
+            let message = match e.kind() {
+                ErrorKind::UndefinedError => {
+                    "uses a value that was not given (image needs --image, port needs --port, \
                  host_port needs --host-port; see `stackwiz templates`)"
-                    .to_string()
+                        .to_string()
+                }
+                _ => e
+                    .detail()
+                    .map(String::from)
+                    .unwrap_or_else(|| e.kind().to_string()),
+            };
+            Error::Template {
+                file: text.origin.clone(),
+                line: e.line(),
+                message,
             }
-            _ => e.detail().map(String::from).unwrap_or_else(|| e.kind().to_string()),
-        };
-        Error::Template { file: text.origin.clone(), line: e.line(), message }
-    })
+        })
 }
 
 /// The first `__UPPER_CASE__` token left in the text, with its line.
@@ -363,7 +408,10 @@ fn leftover_token(body: &str) -> Option<(usize, &str)> {
         let mut rest = line;
         while let Some(start) = rest.find("__") {
             let after = &rest[start + 2..];
-            let len = after.bytes().take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b'_').count();
+            let len = after
+                .bytes()
+                .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b'_')
+                .count();
             let candidate = &after[..len];
             if let Some(end) = candidate.find("__") {
                 let inner = &candidate[..end];
@@ -382,7 +430,10 @@ fn leftover_token(body: &str) -> Option<(usize, &str)> {
 fn random_key(len: Option<usize>) -> std::result::Result<String, minijinja::Error> {
     let len = len.unwrap_or(32);
     if !(16..=256).contains(&len) {
-        return Err(minijinja::Error::new(ErrorKind::InvalidOperation, "random_key length must be 16-256"));
+        return Err(minijinja::Error::new(
+            ErrorKind::InvalidOperation,
+            "random_key length must be 16-256",
+        ));
     }
     generate_key(len).map_err(|e| minijinja::Error::new(ErrorKind::InvalidOperation, e))
 }
@@ -424,22 +475,34 @@ mod tests {
     }
 
     fn text(body: &str) -> Text {
-        Text { origin: "/t/x-template.yml".into(), path: None, body: Cow::Owned(body.into()) }
+        Text {
+            origin: "/t/x-template.yml".into(),
+            path: None,
+            body: Cow::Owned(body.into()),
+        }
     }
 
     #[test]
     fn both_placeholder_styles_render() {
-        let out = render(&text("a: __APP_NAME__ {{ domain }} __APP_PORT__\n"), &vars()).unwrap();
+        let out = render(
+            &text("a: __APP_NAME__ {{ domain }} __APP_PORT__\n"),
+            &vars(),
+        )
+        .unwrap();
         assert_eq!(out, "a: app app.localhost 80\n");
     }
 
     #[test]
     fn leftover_token_names_file_and_line() {
-        let err = render(&text("a: 1\nb: __NOPE__\n"), &vars()).unwrap_err().to_string();
+        let err = render(&text("a: 1\nb: __NOPE__\n"), &vars())
+            .unwrap_err()
+            .to_string();
         assert_eq!(err, "template /t/x-template.yml line 2: __NOPE__ was left unreplaced: it is not a placeholder stackwiz knows");
         let mut v = vars();
         v.image = None;
-        let err = render(&text("image: __APP_IMAGE__\n"), &v).unwrap_err().to_string();
+        let err = render(&text("image: __APP_IMAGE__\n"), &v)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("line 1") && err.contains("--image"), "{err}");
         assert!(render(&text("a: __init__ x__Y z__\n"), &vars()).is_ok());
     }
@@ -448,9 +511,16 @@ mod tests {
     fn jinja_errors_name_file_and_line() {
         let mut v = vars();
         v.image = None;
-        let err = render(&text("a: 1\n\nimage: {{ image }}\n"), &v).unwrap_err().to_string();
-        assert!(err.starts_with("template /t/x-template.yml line 3:"), "{err}");
-        let err = render(&text("a: {% if %}\n"), &vars()).unwrap_err().to_string();
+        let err = render(&text("a: 1\n\nimage: {{ image }}\n"), &v)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("template /t/x-template.yml line 3:"),
+            "{err}"
+        );
+        let err = render(&text("a: {% if %}\n"), &vars())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("line 1"), "{err}");
     }
 

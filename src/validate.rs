@@ -17,10 +17,16 @@ const NAME_RULE: &str = "use 1-63 lowercase letters, digits and hyphens, startin
 /// A stack name: `^[a-z0-9][a-z0-9-]*[a-z0-9]$|^[a-z0-9]$`, at most 63 characters, not reserved.
 pub fn stack_name(name: &str) -> Result<()> {
     if RESERVED_NAMES.contains(&name) {
-        return Err(Error::invalid("name", format!("`{name}` is reserved for stackwiz's own folders")));
+        return Err(Error::invalid(
+            "name",
+            format!("`{name}` is reserved for stackwiz's own folders"),
+        ));
     }
     if !is_label(name) {
-        return Err(Error::invalid("name", format!("`{}` is not allowed: {NAME_RULE}", printable(name))));
+        return Err(Error::invalid(
+            "name",
+            format!("`{}` is not allowed: {NAME_RULE}", printable(name)),
+        ));
     }
     Ok(())
 }
@@ -30,7 +36,10 @@ pub fn type_name(name: &str) -> Result<()> {
     if is_label(name) {
         Ok(())
     } else {
-        Err(Error::invalid("type", format!("`{}` is not a template type name", printable(name))))
+        Err(Error::invalid(
+            "type",
+            format!("`{}` is not a template type name", printable(name)),
+        ))
     }
 }
 
@@ -39,7 +48,8 @@ fn is_label(s: &str) -> bool {
     let b = s.as_bytes();
     !b.is_empty()
         && b.len() <= 63
-        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
         && b[0] != b'-'
         && b[b.len() - 1] != b'-'
 }
@@ -49,7 +59,10 @@ pub fn domain(field: &str, domain: &str) -> Result<()> {
     let rule = "must be a lowercase hostname like app.example.com (labels of 1-63 letters, \
                 digits or hyphens, not starting or ending with a hyphen; 253 characters at most)";
     if domain.is_empty() || domain.len() > 253 || !domain.split('.').all(is_label) {
-        return Err(Error::invalid(field, format!("`{}` {rule}", printable(domain))));
+        return Err(Error::invalid(
+            field,
+            format!("`{}` {rule}", printable(domain)),
+        ));
     }
     Ok(())
 }
@@ -58,7 +71,10 @@ pub fn domain(field: &str, domain: &str) -> Result<()> {
 pub fn port(field: &str, port: u32) -> Result<u16> {
     match u16::try_from(port) {
         Ok(p) if p >= 1 => Ok(p),
-        _ => Err(Error::invalid(field, format!("{port} is not a port; use 1-65535"))),
+        _ => Err(Error::invalid(
+            field,
+            format!("{port} is not a port; use 1-65535"),
+        )),
     }
 }
 
@@ -73,7 +89,10 @@ pub fn env_key(key: &str) -> Result<()> {
     } else {
         Err(Error::invalid(
             "env",
-            format!("key `{}` must match ^[A-Za-z_][A-Za-z0-9_]*$", printable(key)),
+            format!(
+                "key `{}` must match ^[A-Za-z_][A-Za-z0-9_]*$",
+                printable(key)
+            ),
         ))
     }
 }
@@ -94,7 +113,13 @@ pub fn env_value(key: &str, value: &str) -> Result<()> {
 /// distribution/reference.
 pub fn image(image: &str) -> Result<()> {
     let fail = |why: &str| {
-        Err(Error::invalid("image", format!("`{}` is not a valid image reference: {why}", printable(image))))
+        Err(Error::invalid(
+            "image",
+            format!(
+                "`{}` is not a valid image reference: {why}",
+                printable(image)
+            ),
+        ))
     };
     if image.is_empty() {
         return fail("it is empty");
@@ -120,8 +145,11 @@ pub fn image(image: &str) -> Result<()> {
     if let Some(t) = tag {
         let ok = !t.is_empty()
             && t.len() <= 128
-            && t.bytes().next().is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_')
-            && t.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'));
+            && t.bytes()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_')
+            && t.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'));
         if !ok {
             return fail("the tag may hold letters, digits, '_', '.' and '-' (128 at most)");
         }
@@ -132,7 +160,9 @@ pub fn image(image: &str) -> Result<()> {
     let mut parts: Vec<&str> = name.split('/').collect();
     let first = parts[0];
     let has_domain = parts.len() > 1
-        && (first.contains(['.', ':']) || first == "localhost" || first.bytes().any(|c| c.is_ascii_uppercase()));
+        && (first.contains(['.', ':'])
+            || first == "localhost"
+            || first.bytes().any(|c| c.is_ascii_uppercase()));
     if has_domain {
         if !is_registry(first) {
             return fail("the registry host is not valid");
@@ -140,7 +170,9 @@ pub fn image(image: &str) -> Result<()> {
         parts.remove(0);
     }
     if !parts.iter().all(|p| is_path_component(p)) {
-        return fail("path parts must be lowercase letters and digits, separated by '.', '_', '__' or '-'");
+        return fail(
+            "path parts must be lowercase letters and digits, separated by '.', '_', '__' or '-'",
+        );
     }
     Ok(())
 }
@@ -198,10 +230,14 @@ fn is_registry(host: &str) -> bool {
 }
 
 fn is_digest(d: &str) -> bool {
-    let Some((alg, hex)) = d.split_once(':') else { return false };
+    let Some((alg, hex)) = d.split_once(':') else {
+        return false;
+    };
     let alg_ok = !alg.is_empty()
         && alg.bytes().next().is_some_and(|c| c.is_ascii_alphabetic())
-        && alg.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'+' | b'.'));
+        && alg
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'+' | b'.'));
     alg_ok && hex.len() >= 32 && hex.bytes().all(|c| c.is_ascii_hexdigit())
 }
 
@@ -223,7 +259,20 @@ mod tests {
         for ok in ["a", "0", "app", "my-app-2", &"a".repeat(63)] {
             assert!(stack_name(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "-a", "a-", "A", "a_b", "a.b", "a b", "traefik", "_templates", ".trash", &"a".repeat(64), "é"] {
+        for bad in [
+            "",
+            "-a",
+            "a-",
+            "A",
+            "a_b",
+            "a.b",
+            "a b",
+            "traefik",
+            "_templates",
+            ".trash",
+            &"a".repeat(64),
+            "é",
+        ] {
             assert!(stack_name(bad).is_err(), "{bad}");
         }
     }
@@ -234,7 +283,9 @@ mod tests {
             assert!(domain("domain", ok).is_ok(), "{ok}");
         }
         let long = format!("{}.com", vec!["a".repeat(63); 4].join("."));
-        for bad in ["", "A.com", "a..b", "-a.com", "a-.com", "a_b.com", "a.com.", "a b.com", &long] {
+        for bad in [
+            "", "A.com", "a..b", "-a.com", "a-.com", "a_b.com", "a.com.", "a b.com", &long,
+        ] {
             assert!(domain("domain", bad).is_err(), "{bad}");
         }
     }

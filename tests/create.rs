@@ -17,7 +17,17 @@ fn create(env: &TestEnv, extra: &[&str]) -> support::Out {
 fn compose_config(env: &TestEnv, name: &str) -> serde_json::Value {
     let file = env.stack(name).join("docker-compose.yml");
     let out = env
-        .program("docker", ["compose", "-f", file.to_str().unwrap(), "config", "--format", "json"])
+        .program(
+            "docker",
+            [
+                "compose",
+                "-f",
+                file.to_str().unwrap(),
+                "config",
+                "--format",
+                "json",
+            ],
+        )
         .ok();
     out.json()
 }
@@ -25,8 +35,20 @@ fn compose_config(env: &TestEnv, name: &str) -> serde_json::Value {
 #[test]
 fn create_writes_a_generic_stack_and_says_what_to_do_next() {
     let env = TestEnv::new();
-    let out = env.cmd(["create", "whoami", "--image", "traefik/whoami", "--port", "80"]).ok();
-    assert!(out.stdout.contains("Created stack whoami (generic)"), "{out}");
+    let out = env
+        .cmd([
+            "create",
+            "whoami",
+            "--image",
+            "traefik/whoami",
+            "--port",
+            "80",
+        ])
+        .ok();
+    assert!(
+        out.stdout.contains("Created stack whoami (generic)"),
+        "{out}"
+    );
     assert!(out.stdout.contains("Next: stackwiz start whoami"), "{out}");
     let compose = std::fs::read_to_string(env.stack("whoami").join("docker-compose.yml")).unwrap();
     for needle in [
@@ -48,7 +70,19 @@ fn create_writes_a_generic_stack_and_says_what_to_do_next() {
 #[test]
 fn json_output_describes_the_stack() {
     let env = TestEnv::new();
-    let out = env.cmd(["create", "api", "--image", "nginx:alpine", "--port", "8080", "--domain", "api.example.com", "--json"]).ok();
+    let out = env
+        .cmd([
+            "create",
+            "api",
+            "--image",
+            "nginx:alpine",
+            "--port",
+            "8080",
+            "--domain",
+            "api.example.com",
+            "--json",
+        ])
+        .ok();
     let v = out.json();
     assert_eq!(v["name"], "api");
     assert_eq!(v["type"], "generic");
@@ -56,16 +90,31 @@ fn json_output_describes_the_stack() {
     assert_eq!(v["image"], "nginx:alpine");
     assert_eq!(v["port"], 8080);
     assert_eq!(v["path"], env.stack("api").display().to_string());
-    assert_eq!(v["files"], serde_json::json!(["docker-compose.yml", ".env"]));
+    assert_eq!(
+        v["files"],
+        serde_json::json!(["docker-compose.yml", ".env"])
+    );
 }
 
 #[test]
 fn dry_run_prints_the_files_hides_env_values_and_writes_nothing() {
     let env = TestEnv::new();
     let out = env
-        .cmd(["create", "pb", "--type", "pocketbase", "--env", "SECRET_THING=hunter2hunter2", "--dry-run"])
+        .cmd([
+            "create",
+            "pb",
+            "--type",
+            "pocketbase",
+            "--env",
+            "SECRET_THING=hunter2hunter2",
+            "--dry-run",
+        ])
         .ok();
-    assert!(out.stdout.contains("image: ghcr.io/muchobien/pocketbase:latest"), "{out}");
+    assert!(
+        out.stdout
+            .contains("image: ghcr.io/muchobien/pocketbase:latest"),
+        "{out}"
+    );
     assert!(out.stdout.contains("PB_ENCRYPTION_KEY=****"), "{out}");
     assert!(out.stdout.contains("SECRET_THING=****"), "{out}");
     assert!(!out.says("hunter2hunter2"), "{out}");
@@ -90,41 +139,166 @@ fn every_validation_rule_rejects_with_exit_2_and_one_line_naming_the_field() {
         assert_eq!(out.code, 0, "{args:?} should pass:\n{out}");
     }
     let bad: &[(&[&str], &str)] = &[
-        (&["--image", "nginx", "--port", "80", "--", "-a"], "invalid name"),
-        (&["Upper", "--image", "nginx", "--port", "80"], "invalid name"),
+        (
+            &["--image", "nginx", "--port", "80", "--", "-a"],
+            "invalid name",
+        ),
+        (
+            &["Upper", "--image", "nginx", "--port", "80"],
+            "invalid name",
+        ),
         (&["a_b", "--image", "nginx", "--port", "80"], "invalid name"),
         (&["a.b", "--image", "nginx", "--port", "80"], "invalid name"),
-        (&["trailing-", "--image", "nginx", "--port", "80"], "invalid name"),
-        (&[&long64, "--image", "nginx", "--port", "80"], "invalid name"),
-        (&["traefik", "--image", "nginx", "--port", "80"], "invalid name"),
-        (&["_templates", "--image", "nginx", "--port", "80"], "invalid name"),
+        (
+            &["trailing-", "--image", "nginx", "--port", "80"],
+            "invalid name",
+        ),
+        (
+            &[&long64, "--image", "nginx", "--port", "80"],
+            "invalid name",
+        ),
+        (
+            &["traefik", "--image", "nginx", "--port", "80"],
+            "invalid name",
+        ),
+        (
+            &["_templates", "--image", "nginx", "--port", "80"],
+            "invalid name",
+        ),
         (&["noimage", "--port", "80"], "invalid image"),
-        (&["badimage", "--image", "Nginx:latest", "--port", "80"], "invalid image"),
-        (&["badimage2", "--image", "nginx latest", "--port", "80"], "invalid image"),
-        (&["badimage3", "--image", "nginx:", "--port", "80"], "invalid image"),
+        (
+            &["badimage", "--image", "Nginx:latest", "--port", "80"],
+            "invalid image",
+        ),
+        (
+            &["badimage2", "--image", "nginx latest", "--port", "80"],
+            "invalid image",
+        ),
+        (
+            &["badimage3", "--image", "nginx:", "--port", "80"],
+            "invalid image",
+        ),
         (&["noport", "--image", "nginx"], "invalid port"),
-        (&["port0", "--image", "nginx", "--port", "0"], "invalid port"),
-        (&["port-big", "--image", "nginx", "--port", "65536"], "invalid port"),
-        (&["dom", "--image", "nginx", "--port", "80", "--domain", "Dom.example.com"], "invalid domain"),
-        (&["dom2", "--image", "nginx", "--port", "80", "--domain", "a..b"], "invalid domain"),
-        (&["dom3", "--image", "nginx", "--port", "80", "--domain", &long_domain], "invalid domain"),
-        (&["dom4", "--image", "nginx", "--port", "80", "--domain=-x.com"], "invalid domain"),
-        (&["envk", "--image", "nginx", "--port", "80", "--env", "1BAD=x"], "invalid env"),
-        (&["envk2", "--image", "nginx", "--port", "80", "--env", "BAD-KEY=x"], "invalid env"),
-        (&["envk3", "--image", "nginx", "--port", "80", "--env", "NOEQUALS"], "invalid env"),
-        (&["envv", "--image", "nginx", "--port", "80", "--env", "K=a\nprivileged: true"], "invalid env"),
-        (&["unknown-type", "--type", "nope", "--image", "nginx", "--port", "80"], "invalid type"),
+        (
+            &["port0", "--image", "nginx", "--port", "0"],
+            "invalid port",
+        ),
+        (
+            &["port-big", "--image", "nginx", "--port", "65536"],
+            "invalid port",
+        ),
+        (
+            &[
+                "dom",
+                "--image",
+                "nginx",
+                "--port",
+                "80",
+                "--domain",
+                "Dom.example.com",
+            ],
+            "invalid domain",
+        ),
+        (
+            &[
+                "dom2", "--image", "nginx", "--port", "80", "--domain", "a..b",
+            ],
+            "invalid domain",
+        ),
+        (
+            &[
+                "dom3",
+                "--image",
+                "nginx",
+                "--port",
+                "80",
+                "--domain",
+                &long_domain,
+            ],
+            "invalid domain",
+        ),
+        (
+            &[
+                "dom4",
+                "--image",
+                "nginx",
+                "--port",
+                "80",
+                "--domain=-x.com",
+            ],
+            "invalid domain",
+        ),
+        (
+            &[
+                "envk", "--image", "nginx", "--port", "80", "--env", "1BAD=x",
+            ],
+            "invalid env",
+        ),
+        (
+            &[
+                "envk2",
+                "--image",
+                "nginx",
+                "--port",
+                "80",
+                "--env",
+                "BAD-KEY=x",
+            ],
+            "invalid env",
+        ),
+        (
+            &[
+                "envk3", "--image", "nginx", "--port", "80", "--env", "NOEQUALS",
+            ],
+            "invalid env",
+        ),
+        (
+            &[
+                "envv",
+                "--image",
+                "nginx",
+                "--port",
+                "80",
+                "--env",
+                "K=a\nprivileged: true",
+            ],
+            "invalid env",
+        ),
+        (
+            &[
+                "unknown-type",
+                "--type",
+                "nope",
+                "--image",
+                "nginx",
+                "--port",
+                "80",
+            ],
+            "invalid type",
+        ),
         (&["tunnel", "--type", "cloudflared"], "TUNNEL_TOKEN"),
     ];
     for (args, expect) in bad {
         let out = create(&env, args);
         assert_eq!(out.code, 2, "{args:?} should be rejected:\n{out}");
         let first = out.stderr.lines().next().unwrap_or_default();
-        assert!(first.starts_with("error: ") && first.contains(expect), "{args:?}: expected `{expect}`:\n{out}");
+        assert!(
+            first.starts_with("error: ") && first.contains(expect),
+            "{args:?}: expected `{expect}`:\n{out}"
+        );
         assert!(out.stdout.is_empty(), "{out}");
     }
     // Only the accepted stacks exist; nothing half-written.
-    assert_eq!(env.base_entries(), vec!["a".to_string(), long63.clone(), "x-1".into(), "y".into(), "z".into()]);
+    assert_eq!(
+        env.base_entries(),
+        vec![
+            "a".to_string(),
+            long63.clone(),
+            "x-1".into(),
+            "y".into(),
+            "z".into()
+        ]
+    );
 }
 
 #[test]
@@ -132,7 +306,11 @@ fn several_problems_are_reported_together() {
     let env = TestEnv::new();
     let out = create(&env, &["Bad", "--image", "a b", "--port", "0"]);
     assert_eq!(out.code, 2, "{out}");
-    let errors: Vec<&str> = out.stderr.lines().filter(|l| l.starts_with("error: ")).collect();
+    let errors: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error: "))
+        .collect();
     assert_eq!(errors.len(), 3, "{out}");
 }
 
@@ -153,7 +331,14 @@ fn hostile_values_cannot_inject_yaml_or_env_lines_and_read_back_exactly() {
         ("EMPTY", ""),
         ("EQUALS", "a=b=c"),
     ];
-    let mut args = vec!["create".to_string(), "hostile".into(), "--image".into(), "nginx".into(), "--port".into(), "80".into()];
+    let mut args = vec![
+        "create".to_string(),
+        "hostile".into(),
+        "--image".into(),
+        "nginx".into(),
+        "--port".into(),
+        "80".into(),
+    ];
     for (k, v) in hostile {
         args.push("--env".into());
         args.push(format!("{k}={v}"));
@@ -165,8 +350,15 @@ fn hostile_values_cannot_inject_yaml_or_env_lines_and_read_back_exactly() {
     let environment = service["environment"].as_object().expect("environment");
     for (k, v) in hostile {
         // `config` prints a compose file, where a literal `$` is written `$$`.
-        let read = environment.get(k).and_then(|x| x.as_str()).map(|x| x.replace("$$", "$"));
-        assert_eq!(read.as_deref(), Some(v), "{k} read back differently: {environment:?}");
+        let read = environment
+            .get(k)
+            .and_then(|x| x.as_str())
+            .map(|x| x.replace("$$", "$"));
+        assert_eq!(
+            read.as_deref(),
+            Some(v),
+            "{k} read back differently: {environment:?}"
+        );
     }
     // TZ from the template plus exactly our keys: no extra lines were injected.
     assert_eq!(environment.len(), hostile.len() + 1, "{environment:?}");
@@ -186,7 +378,14 @@ fn hostile_values_cannot_inject_yaml_or_env_lines_and_read_back_exactly() {
         }
         let out = env.cmd(args).output();
         assert_eq!(out.code, 2, "{flag} {value:?}:\n{out}");
-        assert!(!out.stderr.trim_end().contains('\n') || out.stderr.lines().all(|l| l.starts_with("error:") || l.starts_with("hint:")), "{out}");
+        assert!(
+            !out.stderr.trim_end().contains('\n')
+                || out
+                    .stderr
+                    .lines()
+                    .all(|l| l.starts_with("error:") || l.starts_with("hint:")),
+            "{out}"
+        );
     }
     assert!(!env.stack("evil").exists());
 }
@@ -196,15 +395,41 @@ fn env_file_values_are_merged_and_flags_win() {
     require_compose();
     let env = TestEnv::new();
     let file = env.path("vars.env");
-    write(&file, "# comment\nexport A=from-file\nB=\"quoted value\"\nC='single'\n");
-    env.cmd(["create", "ef", "--image", "nginx", "--port", "80", "--env-file", file.to_str().unwrap(), "--env", "A=from-flag"]).ok();
+    write(
+        &file,
+        "# comment\nexport A=from-file\nB=\"quoted value\"\nC='single'\n",
+    );
+    env.cmd([
+        "create",
+        "ef",
+        "--image",
+        "nginx",
+        "--port",
+        "80",
+        "--env-file",
+        file.to_str().unwrap(),
+        "--env",
+        "A=from-flag",
+    ])
+    .ok();
     let config = compose_config(&env, "ef");
     let e = &config["services"]["ef"]["environment"];
     assert_eq!(e["A"], "from-flag");
     assert_eq!(e["B"], "quoted value");
     assert_eq!(e["C"], "single");
     write(&file, "GOOD=1\nthis line is broken\n");
-    let out = env.cmd(["create", "ef2", "--image", "nginx", "--port", "80", "--env-file", file.to_str().unwrap()]).fails(2);
+    let out = env
+        .cmd([
+            "create",
+            "ef2",
+            "--image",
+            "nginx",
+            "--port",
+            "80",
+            "--env-file",
+            file.to_str().unwrap(),
+        ])
+        .fails(2);
     assert!(out.stderr.contains("line 2"), "{out}");
 }
 
@@ -217,7 +442,16 @@ fn sixteen_concurrent_creates_of_one_name_let_exactly_one_win() {
             let env = Arc::clone(&env);
             let barrier = Arc::clone(&barrier);
             std::thread::spawn(move || {
-                let run = env.cmd(["create", "race", "--image", "nginx", "--port", "80", "--env", &format!("WHO={i}")]);
+                let run = env.cmd([
+                    "create",
+                    "race",
+                    "--image",
+                    "nginx",
+                    "--port",
+                    "80",
+                    "--env",
+                    &format!("WHO={i}"),
+                ]);
                 barrier.wait();
                 run.output()
             })
@@ -225,12 +459,21 @@ fn sixteen_concurrent_creates_of_one_name_let_exactly_one_win() {
         .collect();
     let outs: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
     let winners = outs.iter().filter(|o| o.code == 0).count();
-    assert_eq!(winners, 1, "{}", outs.iter().map(|o| o.to_string()).collect::<String>());
+    assert_eq!(
+        winners,
+        1,
+        "{}",
+        outs.iter().map(|o| o.to_string()).collect::<String>()
+    );
     for o in outs.iter().filter(|o| o.code != 0) {
         assert_eq!(o.code, 1, "{o}");
         assert!(o.stderr.contains("stack race already exists"), "{o}");
     }
-    assert_eq!(env.base_entries(), ["race"], "temporary folders left behind");
+    assert_eq!(
+        env.base_entries(),
+        ["race"],
+        "temporary folders left behind"
+    );
     let text = std::fs::read_to_string(env.stack("race").join(".env")).unwrap();
     assert_eq!(text.matches("WHO=").count(), 1, "{text}");
 }
@@ -238,11 +481,23 @@ fn sixteen_concurrent_creates_of_one_name_let_exactly_one_win() {
 #[test]
 fn an_existing_stack_is_never_touched() {
     let env = TestEnv::new();
-    env.cmd(["create", "keep", "--image", "nginx", "--port", "80"]).ok();
+    env.cmd(["create", "keep", "--image", "nginx", "--port", "80"])
+        .ok();
     let before = std::fs::read_to_string(env.stack("keep").join("docker-compose.yml")).unwrap();
-    let out = env.cmd(["create", "keep", "--image", "redis", "--port", "6379"]).fails(1);
-    assert!(out.stderr.contains(&format!("stack keep already exists at {}", env.stack("keep").display())), "{out}");
-    assert_eq!(std::fs::read_to_string(env.stack("keep").join("docker-compose.yml")).unwrap(), before);
+    let out = env
+        .cmd(["create", "keep", "--image", "redis", "--port", "6379"])
+        .fails(1);
+    assert!(
+        out.stderr.contains(&format!(
+            "stack keep already exists at {}",
+            env.stack("keep").display()
+        )),
+        "{out}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(env.stack("keep").join("docker-compose.yml")).unwrap(),
+        before
+    );
 }
 
 #[test]
@@ -251,12 +506,18 @@ fn a_symlink_planted_at_the_stack_path_is_refused_and_left_alone() {
     let target = env.path("elsewhere");
     std::fs::create_dir_all(&target).unwrap();
     std::os::unix::fs::symlink(&target, env.stack("linked")).unwrap();
-    let out = env.cmd(["create", "linked", "--image", "nginx", "--port", "80"]).fails(1);
+    let out = env
+        .cmd(["create", "linked", "--image", "nginx", "--port", "80"])
+        .fails(1);
     assert!(out.stderr.contains("already exists"), "{out}");
-    assert!(std::fs::read_dir(&target).unwrap().next().is_none(), "the symlink's target was written to");
+    assert!(
+        std::fs::read_dir(&target).unwrap().next().is_none(),
+        "the symlink's target was written to"
+    );
     // A dangling symlink too.
     std::os::unix::fs::symlink(env.path("nowhere"), env.stack("dangling")).unwrap();
-    env.cmd(["create", "dangling", "--image", "nginx", "--port", "80"]).fails(1);
+    env.cmd(["create", "dangling", "--image", "nginx", "--port", "80"])
+        .fails(1);
     assert!(!env.path("nowhere").exists());
 }
 
@@ -265,12 +526,26 @@ fn a_broken_template_leaves_nothing_behind() {
     let mut env = TestEnv::new();
     let templates = env.path("tpl");
     env.set("STACKWIZ_TEMPLATES_DIR", &templates);
-    write(&templates.join("broken-template.yml"), "services:\n  x:\n    image: {{ image }}\n    bad: {% if %}\n");
-    let out = env.cmd(["create", "b1", "--type", "broken", "--image", "nginx"]).fails(1);
+    write(
+        &templates.join("broken-template.yml"),
+        "services:\n  x:\n    image: {{ image }}\n    bad: {% if %}\n",
+    );
+    let out = env
+        .cmd(["create", "b1", "--type", "broken", "--image", "nginx"])
+        .fails(1);
     assert!(out.stderr.contains("broken-template.yml line 4"), "{out}");
-    write(&templates.join("leftover-template.yml"), "services:\n  x:\n    image: __APP_IMAGE__\n    x: __MYSTERY__\n");
-    let out = env.cmd(["create", "b2", "--type", "leftover", "--image", "nginx"]).fails(1);
-    assert!(out.stderr.contains("leftover-template.yml line 4: __MYSTERY__ was left unreplaced"), "{out}");
+    write(
+        &templates.join("leftover-template.yml"),
+        "services:\n  x:\n    image: __APP_IMAGE__\n    x: __MYSTERY__\n",
+    );
+    let out = env
+        .cmd(["create", "b2", "--type", "leftover", "--image", "nginx"])
+        .fails(1);
+    assert!(
+        out.stderr
+            .contains("leftover-template.yml line 4: __MYSTERY__ was left unreplaced"),
+        "{out}"
+    );
     write(&templates.join("badenv-template.yml"), "services: {}\n");
     write(&templates.join("badenv-env-template"), "A={{ nope(\n");
     let out = env.cmd(["create", "b3", "--type", "badenv"]).fails(1);
@@ -284,7 +559,9 @@ fn an_unusable_base_dir_fails_cleanly() {
     let file = env.path("not-a-dir");
     write(&file, "x");
     env.set("STACKWIZ_BASE_DIR", &file);
-    let out = env.cmd(["create", "app", "--image", "nginx", "--port", "80"]).fails(1);
+    let out = env
+        .cmd(["create", "app", "--image", "nginx", "--port", "80"])
+        .fails(1);
     assert!(out.stderr.starts_with("error: cannot "), "{out}");
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "x");
 }
@@ -302,17 +579,35 @@ fn a_read_only_base_dir_for_an_unprivileged_user_leaves_nothing_behind() {
     std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o755)).unwrap();
     let bin = env!("CARGO_BIN_EXE_stackwiz");
     let out = env
-        .program("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", bin, "create", "app", "--image", "nginx", "--port", "80"])
+        .program(
+            "setpriv",
+            [
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                bin,
+                "create",
+                "app",
+                "--image",
+                "nginx",
+                "--port",
+                "80",
+            ],
+        )
         .env("STACKWIZ_BASE_DIR", &base)
         .env("STACKWIZ_DEFAULT_USER", "65534")
         .env("STACKWIZ_DEFAULT_GROUP", "65534")
         .output();
-    if out.stderr.contains("Permission denied") && out.stderr.contains("stackwiz") && out.code != 1 {
+    if out.stderr.contains("Permission denied") && out.stderr.contains("stackwiz") && out.code != 1
+    {
         panic!("the test binary is not executable by nobody:\n{out}");
     }
     assert_eq!(out.code, 1, "{out}");
     assert!(out.stderr.contains("Permission denied"), "{out}");
-    assert!(std::fs::read_dir(&base).unwrap().next().is_none(), "something was left behind");
+    assert!(
+        std::fs::read_dir(&base).unwrap().next().is_none(),
+        "something was left behind"
+    );
 }
 
 #[test]
@@ -322,22 +617,50 @@ fn an_unprivileged_user_may_not_give_files_away_and_learns_it_before_anything_is
     std::fs::set_permissions(&env.base, std::fs::Permissions::from_mode(0o777)).unwrap();
     let bin = env!("CARGO_BIN_EXE_stackwiz");
     let out = env
-        .program("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", bin, "create", "app", "--image", "nginx", "--port", "80"])
+        .program(
+            "setpriv",
+            [
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                bin,
+                "create",
+                "app",
+                "--image",
+                "nginx",
+                "--port",
+                "80",
+            ],
+        )
         .env("STACKWIZ_DEFAULT_USER", "root")
         .env("STACKWIZ_DEFAULT_GROUP", "root")
         .output();
     assert_eq!(out.code, 1, "{out}");
-    assert!(out.stderr.contains("may not give stack files to user `root`"), "{out}");
-    assert!(out.stderr.contains("hint: run as root, or set STACKWIZ_DEFAULT_USER="), "{out}");
+    assert!(
+        out.stderr
+            .contains("may not give stack files to user `root`"),
+        "{out}"
+    );
+    assert!(
+        out.stderr
+            .contains("hint: run as root, or set STACKWIZ_DEFAULT_USER="),
+        "{out}"
+    );
     assert!(env.base_entries().is_empty());
 }
 
 fn nix_is_root() -> bool {
-    std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
+    std::fs::metadata("/proc/self")
+        .map(|m| m.uid() == 0)
+        .unwrap_or(false)
 }
 
 fn which(program: &str) -> Option<std::path::PathBuf> {
-    std::env::var_os("PATH").and_then(|p| std::env::split_paths(&p).map(|d| d.join(program)).find(|f| f.exists()))
+    std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join(program))
+            .find(|f| f.exists())
+    })
 }
 
 #[test]
@@ -348,10 +671,14 @@ fn modes_and_ownership_follow_the_rules() {
         .env("STACKWIZ_DEFAULT_USER", "nobody")
         .env("STACKWIZ_DEFAULT_GROUP", "nogroup")
         .ok();
-    assert!(out.stdout.contains("Created stack pb (pocketbase)"), "{out}");
+    assert!(
+        out.stdout.contains("Created stack pb (pocketbase)"),
+        "{out}"
+    );
     let nobody = 65534;
     let stack = env.stack("pb");
-    let mode = |p: &std::path::Path| std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o7777;
+    let mode =
+        |p: &std::path::Path| std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o7777;
     assert_eq!(mode(&stack), 0o750);
     assert_eq!(mode(&stack.join(".env")), 0o640);
     assert_eq!(mode(&stack.join("docker-compose.yml")), 0o644);
@@ -365,7 +692,10 @@ fn modes_and_ownership_follow_the_rules() {
     // The generated key: 32 alphanumeric characters, different for each stack, never printed.
     let key = |name: &str| {
         let text = std::fs::read_to_string(env.stack(name).join(".env")).unwrap();
-        text.lines().find_map(|l| l.strip_prefix("PB_ENCRYPTION_KEY=")).unwrap().to_string()
+        text.lines()
+            .find_map(|l| l.strip_prefix("PB_ENCRYPTION_KEY="))
+            .unwrap()
+            .to_string()
     };
     let k1 = key("pb");
     assert_eq!(k1.len(), 32);
@@ -395,10 +725,17 @@ fn user_templates_work_in_both_placeholder_styles_and_override_embedded_ones() {
     env.set("STACKWIZ_DOCKER_NETWORK", "my_net");
     env.set("STACKWIZ_TRAEFIK_ENTRYPOINT", "web");
     env.set("STACKWIZ_TRAEFIK_CERTRESOLVER", "le");
-    env.cmd(["create", "old", "--image", "nginx", "--port", "81"]).ok();
+    env.cmd(["create", "old", "--image", "nginx", "--port", "81"])
+        .ok();
     let c = compose_config(&env, "old");
     let labels = c["services"]["old"]["labels"].to_string();
-    assert!(labels.contains("Host(`old.localhost`)") && labels.contains("entrypoints\":\"web") && labels.contains("certresolver\":\"le") && labels.contains("port\":\"81"), "{labels}");
+    assert!(
+        labels.contains("Host(`old.localhost`)")
+            && labels.contains("entrypoints\":\"web")
+            && labels.contains("certresolver\":\"le")
+            && labels.contains("port\":\"81"),
+        "{labels}"
+    );
     assert_eq!(c["networks"]["default"]["name"], "my_net");
     assert_eq!(c["services"]["old"]["environment"]["LEGACY"], "old");
 
@@ -409,10 +746,20 @@ fn user_templates_work_in_both_placeholder_styles_and_override_embedded_ones() {
 
     let out = env.cmd(["templates", "--json"]).ok().json();
     let list = out["templates"].as_array().unwrap();
-    let find = |n: &str| list.iter().find(|t| t["name"] == n).unwrap_or_else(|| panic!("{n} missing: {out}"));
-    assert_eq!(find("generic")["source"], templates.join("stack-template.yml").display().to_string());
+    let find = |n: &str| {
+        list.iter()
+            .find(|t| t["name"] == n)
+            .unwrap_or_else(|| panic!("{n} missing: {out}"))
+    };
+    assert_eq!(
+        find("generic")["source"],
+        templates.join("stack-template.yml").display().to_string()
+    );
     assert_eq!(find("pocketbase")["source"], "embedded");
-    assert_eq!(find("redis")["source"], templates.join("redis-template.yml").display().to_string());
+    assert_eq!(
+        find("redis")["source"],
+        templates.join("redis-template.yml").display().to_string()
+    );
 }
 
 #[test]
@@ -422,7 +769,15 @@ fn every_embedded_template_passes_compose_config() {
     let cases: &[&[&str]] = &[
         &["generic", "--image", "nginx:alpine", "--port", "80"],
         &["pocketbase"],
-        &["standalone", "--image", "nginx:alpine", "--port", "80", "--host-port", "8080"],
+        &[
+            "standalone",
+            "--image",
+            "nginx:alpine",
+            "--port",
+            "80",
+            "--host-port",
+            "8080",
+        ],
         &["cloudflared", "--env", "TUNNEL_TOKEN=eyJhIjoi"],
     ];
     for case in cases {
@@ -431,17 +786,30 @@ fn every_embedded_template_passes_compose_config() {
         args.extend_from_slice(case);
         env.cmd(&args).ok();
         let file = env.stack(&name).join("docker-compose.yml");
-        env.program("docker", ["compose", "-f", file.to_str().unwrap(), "config", "-q"]).ok();
+        env.program(
+            "docker",
+            ["compose", "-f", file.to_str().unwrap(), "config", "-q"],
+        )
+        .ok();
     }
     let standalone = compose_config(&env, "t-standalone");
     let svc = &standalone["services"]["t-standalone"];
     assert_eq!(svc["ports"][0]["published"], "8080");
     assert_eq!(svc["ports"][0]["target"], 80);
-    assert!(svc.get("labels").is_none(), "standalone has no Traefik labels: {svc}");
+    assert!(
+        svc.get("labels").is_none(),
+        "standalone has no Traefik labels: {svc}"
+    );
     let pb = compose_config(&env, "t-pocketbase");
-    assert_eq!(pb["services"]["pocketbase"]["healthcheck"]["test"][2], "--spider");
+    assert_eq!(
+        pb["services"]["pocketbase"]["healthcheck"]["test"][2],
+        "--spider"
+    );
     let tunnel = compose_config(&env, "t-cloudflared");
-    assert_eq!(tunnel["services"]["cloudflared"]["environment"]["TUNNEL_TOKEN"], "eyJhIjoi");
+    assert_eq!(
+        tunnel["services"]["cloudflared"]["environment"]["TUNNEL_TOKEN"],
+        "eyJhIjoi"
+    );
 }
 
 #[test]
@@ -463,11 +831,30 @@ fn init_writes_editable_templates_once_and_never_overwrites() {
     assert!(tpl.exists());
     std::fs::write(&tpl, "mine\n").unwrap();
     let out = env.cmd(["init"]).ok();
-    assert!(out.stdout.contains("already initialised; nothing changed"), "{out}");
+    assert!(
+        out.stdout.contains("already initialised; nothing changed"),
+        "{out}"
+    );
     assert_eq!(std::fs::read_to_string(&tpl).unwrap(), "mine\n");
-    let mut names: Vec<String> = std::fs::read_dir(base.join("_templates")).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    let mut names: Vec<String> = std::fs::read_dir(base.join("_templates"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
     names.sort();
-    assert_eq!(names, ["cloudflared-env-template", "cloudflared-template.yml", "env-template", "pocketbase-env-template", "pocketbase-template.yml", "stack-template.yml", "standalone-env-template", "standalone-template.yml"]);
+    assert_eq!(
+        names,
+        [
+            "cloudflared-env-template",
+            "cloudflared-template.yml",
+            "env-template",
+            "pocketbase-env-template",
+            "pocketbase-template.yml",
+            "stack-template.yml",
+            "standalone-env-template",
+            "standalone-template.yml"
+        ]
+    );
 }
 
 #[test]
@@ -479,16 +866,35 @@ fn config_shows_each_value_and_its_source_but_never_the_token() {
     let out = env.cmd(["--network", "flag_net", "config", "--json"]).ok();
     assert!(!out.says("tok-SECRET-123"), "{out}");
     let v = out.json();
-    let get = |k: &str| v["settings"].as_array().unwrap().iter().find(|e| e["key"] == k).unwrap().clone();
+    let get = |k: &str| {
+        v["settings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["key"] == k)
+            .unwrap()
+            .clone()
+    };
     assert_eq!(get("network")["value"], "flag_net");
     assert_eq!(get("network")["source"], "flag --network");
     assert_eq!(get("default_domain")["value"], "file.example");
-    assert_eq!(get("default_domain")["source"], format!("file {}", file.display()));
+    assert_eq!(
+        get("default_domain")["source"],
+        format!("file {}", file.display())
+    );
     assert_eq!(get("traefik_entrypoint")["source"], "default");
-    assert_eq!(get("dns.api_token")["value"], format!("set (from file {} [dns] api_token)", file.display()));
+    assert_eq!(
+        get("dns.api_token")["value"],
+        format!("set (from file {} [dns] api_token)", file.display())
+    );
     let human = env.cmd(["config"]).ok();
     assert!(!human.says("tok-SECRET-123"), "{human}");
-    assert!(human.stdout.contains("network               env_net  (env STACKWIZ_DOCKER_NETWORK)"), "{human}");
+    assert!(
+        human
+            .stdout
+            .contains("network               env_net  (env STACKWIZ_DOCKER_NETWORK)"),
+        "{human}"
+    );
 }
 
 #[test]
@@ -498,7 +904,13 @@ fn a_malformed_config_file_names_file_line_and_key() {
     write(&file, "network = \"ok\"\nnetwrok = \"typo\"\n");
     env.set("STACKWIZ_CONFIG", &file);
     let out = env.cmd(["list"]).fails(2);
-    assert!(out.stderr.starts_with(&format!("error: config file {} line 2 key `netwrok`: unknown key", file.display())), "{out}");
+    assert!(
+        out.stderr.starts_with(&format!(
+            "error: config file {} line 2 key `netwrok`: unknown key",
+            file.display()
+        )),
+        "{out}"
+    );
     write(&file, "network = [unclosed\n");
     let out = env.cmd(["config"]).fails(2);
     assert!(out.stderr.contains("line 1"), "{out}");
@@ -512,16 +924,39 @@ fn completions_and_the_committed_man_page_are_current() {
     env.cmd(["completions", "zsh"]).ok();
     env.cmd(["completions", "fish"]).ok();
     let man = env.cmd(["man"]).ok().stdout;
-    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/man/stackwiz.1")).unwrap_or_default();
-    assert!(man == committed, "man/stackwiz.1 is stale: run `make man` and commit it");
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/man/stackwiz.1"))
+        .unwrap_or_default();
+    assert!(
+        man == committed,
+        "man/stackwiz.1 is stale: run `make man` and commit it"
+    );
 }
 
 #[test]
 fn every_command_has_help_with_an_example() {
     let env = TestEnv::new();
-    for cmd in ["create", "templates", "init", "config", "list", "status", "start", "stop", "restart", "down", "update", "logs", "remove", "doctor", "completions"] {
+    for cmd in [
+        "create",
+        "templates",
+        "init",
+        "config",
+        "list",
+        "status",
+        "start",
+        "stop",
+        "restart",
+        "down",
+        "update",
+        "logs",
+        "remove",
+        "doctor",
+        "completions",
+    ] {
         let out = env.cmd([cmd, "--help"]).ok();
-        assert!(out.stdout.contains("Example"), "{cmd} --help has no example:\n{out}");
+        assert!(
+            out.stdout.contains("Example"),
+            "{cmd} --help has no example:\n{out}"
+        );
     }
 }
 
@@ -536,7 +971,10 @@ fn without_a_name_on_a_terminal_the_wizard_asks_for_each_value() {
         .ok();
     assert!(out.stdout.contains("invalid name"), "{out}");
     assert!(out.stdout.contains("unknown type `nope`"), "{out}");
-    assert!(out.stdout.contains("Created stack wiz (standalone)"), "{out}");
+    assert!(
+        out.stdout.contains("Created stack wiz (standalone)"),
+        "{out}"
+    );
     let compose = std::fs::read_to_string(env.stack("wiz").join("docker-compose.yml")).unwrap();
     assert!(compose.contains("\"9090:8080\""), "{compose}");
     assert!(compose.contains("domain=wiz.example.com"), "{compose}");

@@ -19,8 +19,10 @@ use crate::ops::{Ctx, Report};
 #[derive(Debug, Subcommand)]
 pub enum DnsCommand {
     /// List DNS records of a zone, or of one name
-    #[command(after_help = "Examples:\n  stackwiz dns list\n  stackwiz dns list --name app.example.com\n  \
-                            stackwiz dns list --zone example.com --type A --json")]
+    #[command(
+        after_help = "Examples:\n  stackwiz dns list\n  stackwiz dns list --name app.example.com\n  \
+                            stackwiz dns list --zone example.com --type A --json"
+    )]
     List(ListArgs),
     /// Create a DNS record (idempotent: an identical record is left unchanged)
     #[command(
@@ -40,10 +42,12 @@ pub enum DnsCommand {
     )]
     Delete(DeleteArgs),
     /// Point stackwiz's A/AAAA records at this server's current public address (for cron)
-    #[command(after_help = "Looks at the records stackwiz created (comment `stackwiz:...`) in the zones of \
+    #[command(
+        after_help = "Looks at the records stackwiz created (comment `stackwiz:...`) in the zones of \
                             the existing stacks' domains. If the address cannot be detected, nothing changes \
                             and the exit status is 1.\n\nExamples:\n  stackwiz dns sync --dry-run\n  \
-                            */5 * * * * stackwiz dns sync >>/var/log/stackwiz-sync.log 2>&1")]
+                            */5 * * * * stackwiz dns sync >>/var/log/stackwiz-sync.log 2>&1"
+    )]
     Sync(SyncArgs),
 }
 
@@ -146,8 +150,10 @@ pub struct SyncArgs {
 
 /// `stackwiz ip`: print this server's public address.
 #[derive(Debug, Args)]
-#[command(after_help = "STACKWIZ_PUBLIC_IP wins when set; otherwise the services of STACKWIZ_IP_SERVICES \
-                        are asked in order.\n\nExamples:\n  stackwiz ip\n  stackwiz ip --ipv6 --json")]
+#[command(
+    after_help = "STACKWIZ_PUBLIC_IP wins when set; otherwise the services of STACKWIZ_IP_SERVICES \
+                        are asked in order.\n\nExamples:\n  stackwiz ip\n  stackwiz ip --ipv6 --json"
+)]
 pub struct IpArgs {
     /// The IPv6 address instead of the IPv4 one
     #[arg(long)]
@@ -161,7 +167,11 @@ fn proxied(on: bool, off: bool) -> Option<bool> {
 pub fn run(ctx: &Ctx, cmd: DnsCommand, json: bool) -> Result<()> {
     match cmd {
         DnsCommand::List(a) => {
-            let req = DnsList { zone: a.zone, name: a.name, r#type: a.kind };
+            let req = DnsList {
+                zone: a.zone,
+                name: a.name,
+                r#type: a.kind,
+            };
             emit(json, &ops::list(ctx, &req)?)
         }
         DnsCommand::Create(a) => {
@@ -204,7 +214,12 @@ pub fn run_ip(ctx: &Ctx, args: IpArgs, json: bool) -> Result<()> {
 }
 
 fn delete(ctx: &Ctx, a: DeleteArgs, json: bool) -> Result<()> {
-    let mut req = DnsDelete { name: a.name, r#type: a.kind, force: a.force, dry_run: true };
+    let mut req = DnsDelete {
+        name: a.name,
+        r#type: a.kind,
+        force: a.force,
+        dry_run: true,
+    };
     if !a.dry_run {
         // Show what would go before asking; without a terminal `confirm` refuses unasked.
         if !a.yes && std::io::stdin().is_terminal() {

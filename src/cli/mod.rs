@@ -105,10 +105,14 @@ pub enum Command {
     #[command(after_help = "Example:\n  stackwiz update notes")]
     Update(NameArg),
     /// Show a stack's logs.
-    #[command(after_help = "Examples:\n  stackwiz logs notes\n  stackwiz logs notes --tail 20 --since 10m --follow")]
+    #[command(
+        after_help = "Examples:\n  stackwiz logs notes\n  stackwiz logs notes --tail 20 --since 10m --follow"
+    )]
     Logs(LogsArgs),
     /// Take a stack down and move its folder to {base_dir}/.trash (or delete it with --purge).
-    #[command(after_help = "Examples:\n  stackwiz remove notes\n  stackwiz remove notes --yes --purge --volumes")]
+    #[command(
+        after_help = "Examples:\n  stackwiz remove notes\n  stackwiz remove notes --yes --purge --volumes"
+    )]
     Remove(RemoveArgs),
     /// Check the set-up: base dir, templates, docker, engine, compose, network, owner, token.
     #[command(after_help = "Examples:\n  stackwiz doctor\n  stackwiz doctor --fix")]
@@ -129,7 +133,9 @@ pub enum Command {
   stackwiz mcp --print-config claude-desktop")]
     Mcp(McpArgs),
     /// Print a shell completion script.
-    #[command(after_help = "Example:\n  stackwiz completions bash > /etc/bash_completion.d/stackwiz")]
+    #[command(
+        after_help = "Example:\n  stackwiz completions bash > /etc/bash_completion.d/stackwiz"
+    )]
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
@@ -161,7 +167,12 @@ pub struct CreateArgs {
     /// Stack name: lowercase letters, digits and hyphens (omit on a terminal for the wizard).
     pub name: Option<String>,
     /// Template type (see `stackwiz templates`).
-    #[arg(long = "type", short = 't', default_value = "generic", value_name = "TYPE")]
+    #[arg(
+        long = "type",
+        short = 't',
+        default_value = "generic",
+        value_name = "TYPE"
+    )]
     pub kind: String,
     /// Docker image, e.g. nginx:alpine or ghcr.io/owner/app:1.2.
     #[arg(long, short = 'i')]
@@ -250,7 +261,10 @@ pub fn run(cli: Cli) -> Result<()> {
             return write_stdout(&buf);
         }
         Command::Man => return write_stdout(&man_page()?),
-        Command::Mcp(McpArgs { print_config: Some(client), read_only }) => {
+        Command::Mcp(McpArgs {
+            print_config: Some(client),
+            read_only,
+        }) => {
             let env = crate::config::Env::from_process();
             return write_stdout(crate::mcp::print_config(*client, &env, *read_only)?.as_bytes());
         }
@@ -260,7 +274,11 @@ pub fn run(cli: Cli) -> Result<()> {
     for w in &cfg.warnings {
         eprintln!("warning: {w}");
     }
-    let stream = if json { Stream::Capture } else { Stream::Terminal };
+    let stream = if json {
+        Stream::Capture
+    } else {
+        Stream::Terminal
+    };
     let ctx = Ctx { cfg, stream };
     match cli.command {
         Command::Create(args) => {
@@ -280,7 +298,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Update(a) => emit(json, &stacks::lifecycle(&ctx, &a.name, Action::Update)?),
         Command::Logs(a) => {
             if json && a.follow {
-                return Err(Error::Usage("--follow cannot be combined with --json".into()));
+                return Err(Error::Usage(
+                    "--follow cannot be combined with --json".into(),
+                ));
             }
             let logs = stacks::logs(&ctx, &a.name, a.tail, a.follow, a.since.as_deref())?;
             if json {
@@ -290,14 +310,23 @@ pub fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Remove(a) => {
-            let what = if a.purge { "delete" } else { "move to the trash" };
+            let what = if a.purge {
+                "delete"
+            } else {
+                "move to the trash"
+            };
             confirm(
                 a.yes,
                 &format!("Take stack {} down and {what} its folder?", a.name),
                 &format!("remove {}", a.name),
                 &format!("stackwiz remove {} --yes", a.name),
             )?;
-            let req = RemoveRequest { name: a.name, purge: a.purge, volumes: a.volumes, keep_dns: a.keep_dns };
+            let req = RemoveRequest {
+                name: a.name,
+                purge: a.purge,
+                volumes: a.volumes,
+                keep_dns: a.keep_dns,
+            };
             emit(json, &stacks::remove(&ctx, &req)?)
         }
         Command::Doctor { fix } => {
@@ -312,14 +341,17 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Dns(cmd) => dns::run(&ctx, cmd, json),
         Command::Ip(args) => dns::run_ip(&ctx, args, json),
         Command::Mcp(_) => crate::mcp::run(ctx),
-        Command::Completions { .. } | Command::Man => unreachable!("handled before loading the configuration"),
+        Command::Completions { .. } | Command::Man => {
+            unreachable!("handled before loading the configuration")
+        }
     }
 }
 
 /// Print a report: JSON on stdout with `--json`, else its human text.
 pub fn emit<R: Report>(json: bool, report: &R) -> Result<()> {
     let text = if json {
-        let mut s = serde_json::to_string_pretty(report).map_err(|e| Error::other(format!("cannot encode the result: {e}")))?;
+        let mut s = serde_json::to_string_pretty(report)
+            .map_err(|e| Error::other(format!("cannot encode the result: {e}")))?;
         s.push('\n');
         s
     } else {
@@ -332,7 +364,9 @@ pub fn emit<R: Report>(json: bool, report: &R) -> Result<()> {
 fn write_stdout(bytes: &[u8]) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match out.write_all(bytes).and_then(|()| out.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::io("write", "stdout", e)),
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Error::io("write", "stdout", e))
+        }
         _ => Ok(()),
     }
 }
@@ -352,7 +386,10 @@ pub fn confirm(yes: bool, question: &str, action: &str, hint: &str) -> Result<()
     if matches!(answer.to_ascii_lowercase().as_str(), "y" | "yes") {
         Ok(())
     } else {
-        Err(Error::NotConfirmed { action: action.to_string(), hint: "answer y to go ahead".into() })
+        Err(Error::NotConfirmed {
+            action: action.to_string(),
+            hint: "answer y to go ahead".into(),
+        })
     }
 }
 
@@ -366,12 +403,21 @@ fn prompt(question: &str, default: Option<&str>) -> Result<String> {
     .and_then(|()| err.flush())
     .map_err(|e| Error::io("write", "stderr", e))?;
     let mut line = String::new();
-    let n = std::io::stdin().lock().read_line(&mut line).map_err(|e| Error::io("read", "stdin", e))?;
+    let n = std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| Error::io("read", "stdin", e))?;
     if n == 0 {
-        return Err(Error::Usage("input ended before the question was answered".into()));
+        return Err(Error::Usage(
+            "input ended before the question was answered".into(),
+        ));
     }
     let line = line.trim().to_string();
-    Ok(if line.is_empty() { default.unwrap_or_default().to_string() } else { line })
+    Ok(if line.is_empty() {
+        default.unwrap_or_default().to_string()
+    } else {
+        line
+    })
 }
 
 fn create_request(ctx: &Ctx, args: CreateArgs) -> Result<CreateRequest> {
@@ -383,7 +429,13 @@ fn create_request(ctx: &Ctx, args: CreateArgs) -> Result<CreateRequest> {
     }
     for pair in &args.env {
         let (k, v) = pair.split_once('=').ok_or_else(|| {
-            Error::invalid("env", format!("`{}` must be KEY=VALUE", crate::validate::printable(pair.split('=').next().unwrap_or(""))))
+            Error::invalid(
+                "env",
+                format!(
+                    "`{}` must be KEY=VALUE",
+                    crate::validate::printable(pair.split('=').next().unwrap_or(""))
+                ),
+            )
         })?;
         env.insert(k.to_string(), v.to_string());
     }
@@ -428,25 +480,47 @@ fn wizard(ctx: &Ctx, req: &mut CreateRequest) -> Result<()> {
         }
         eprintln!("  unknown type `{}`", req.kind);
     }
-    let info = types.templates.iter().find(|t| t.name == req.kind).expect("chosen from the list");
-    let image = prompt("Image", info.default_image.as_deref().or(req.image.as_deref()))?;
+    let info = types
+        .templates
+        .iter()
+        .find(|t| t.name == req.kind)
+        .expect("chosen from the list");
+    let image = prompt(
+        "Image",
+        info.default_image.as_deref().or(req.image.as_deref()),
+    )?;
     req.image = (!image.is_empty()).then_some(image);
     let default_port = info.default_port.map(|p| p.to_string());
     if req.kind != "cloudflared" {
         let port = prompt("Container port", default_port.as_deref())?;
-        req.port = if port.is_empty() { None } else { Some(port.parse().map_err(|_| Error::invalid("port", format!("`{port}` is not a number")))?) };
+        req.port = if port.is_empty() {
+            None
+        } else {
+            Some(
+                port.parse()
+                    .map_err(|_| Error::invalid("port", format!("`{port}` is not a number")))?,
+            )
+        };
     }
     if info.name == "standalone" {
         let hp = prompt("Host port", req.port.map(|p| p.to_string()).as_deref())?;
         req.host_port = hp.parse().ok();
     }
-    let domain = prompt("Domain", Some(&format!("{}.{}", req.name, ctx.cfg.default_domain)))?;
+    let domain = prompt(
+        "Domain",
+        Some(&format!("{}.{}", req.name, ctx.cfg.default_domain)),
+    )?;
     req.domain = Some(domain);
     for key in &info.required_env {
         let v = prompt(key, None)?;
         req.env.insert(key.clone(), v);
     }
-    req.start = matches!(prompt("Start it now? (y/N)", Some("n"))?.to_ascii_lowercase().as_str(), "y" | "yes");
+    req.start = matches!(
+        prompt("Start it now? (y/N)", Some("n"))?
+            .to_ascii_lowercase()
+            .as_str(),
+        "y" | "yes"
+    );
     Ok(())
 }
 
@@ -462,7 +536,10 @@ fn read_env_file(path: &std::path::Path) -> Result<Vec<(String, String)>> {
         }
         let t = t.strip_prefix("export ").unwrap_or(t);
         let Some((k, v)) = t.split_once('=') else {
-            return Err(Error::invalid("env-file", format!("{} line {}: expected KEY=VALUE", path.display(), i + 1)));
+            return Err(Error::invalid(
+                "env-file",
+                format!("{} line {}: expected KEY=VALUE", path.display(), i + 1),
+            ));
         };
         let v = v.trim();
         let v = ['"', '\'']
@@ -477,6 +554,8 @@ fn read_env_file(path: &std::path::Path) -> Result<Vec<(String, String)>> {
 /// The man page, generated from these definitions.
 pub fn man_page() -> Result<Vec<u8>> {
     let mut buf = Vec::new();
-    clap_mangen::Man::new(Cli::command()).render(&mut buf).map_err(|e| Error::io("render", "man page", e))?;
+    clap_mangen::Man::new(Cli::command())
+        .render(&mut buf)
+        .map_err(|e| Error::io("render", "man page", e))?;
     Ok(buf)
 }

@@ -373,7 +373,6 @@ fn sync_dns(ctx: &Ctx, args: Value) -> Result<Value, Error> {
     report(dns::sync_stacks(&ctx.cfg, dry_run)?)
 }
 
-
 /// The last `max` bytes of `text`, from a line start, saying how much was left out.
 fn keep_end(text: String, max: usize) -> String {
     if text.len() <= max {
@@ -1273,9 +1272,13 @@ mod tests {
 
     #[test]
     fn subdomain_is_the_dns_request_name() {
-        let req: crate::ops::dns::DnsCreate = arguments(json!({"subdomain": "app", "type": "A"})).unwrap();
+        let req: crate::ops::dns::DnsCreate =
+            arguments(json!({"subdomain": "app", "type": "A"})).unwrap();
         assert_eq!(req.name, "app");
-        assert!(arguments::<crate::ops::dns::DnsCreate>(json!({"name": "x", "subdomain": "y"})).is_err());
+        assert!(
+            arguments::<crate::ops::dns::DnsCreate>(json!({"name": "x", "subdomain": "y"}))
+                .is_err()
+        );
     }
 
     #[test]

@@ -75,7 +75,10 @@ impl FromStr for RecordType {
             "AAAA" => Ok(RecordType::AAAA),
             "CNAME" => Ok(RecordType::CNAME),
             "TXT" => Ok(RecordType::TXT),
-            _ => Err(Error::invalid("type", format!("`{}` is not one of A, AAAA, CNAME, TXT", printable(s)))),
+            _ => Err(Error::invalid(
+                "type",
+                format!("`{}` is not one of A, AAAA, CNAME, TXT", printable(s)),
+            )),
         }
     }
 }
@@ -195,14 +198,29 @@ impl RecordView {
     /// `A app.example.com -> 93.184.216.34 (proxied, TTL auto, stackwiz:app)`
     fn line(&self) -> String {
         let r = &self.record;
-        let ttl = if r.ttl == 1 { "TTL auto".to_string() } else { format!("TTL {}", r.ttl) };
-        let mut facts = vec![if r.proxied { "proxied" } else { "DNS only" }.to_string(), ttl];
+        let ttl = if r.ttl == 1 {
+            "TTL auto".to_string()
+        } else {
+            format!("TTL {}", r.ttl)
+        };
+        let mut facts = vec![
+            if r.proxied { "proxied" } else { "DNS only" }.to_string(),
+            ttl,
+        ];
         match (&self.owner, &r.comment) {
             (Some(owner), _) => facts.push(format!("{OWNER_PREFIX}{owner}")),
-            (None, Some(c)) if !c.is_empty() => facts.push(format!("not stackwiz's: {}", printable(c))),
+            (None, Some(c)) if !c.is_empty() => {
+                facts.push(format!("not stackwiz's: {}", printable(c)))
+            }
             _ => facts.push("not stackwiz's".into()),
         }
-        format!("{} {} -> {} ({})", r.kind, r.name, printable(&r.content), facts.join(", "))
+        format!(
+            "{} {} -> {} ({})",
+            r.kind,
+            r.name,
+            printable(&r.content),
+            facts.join(", ")
+        )
     }
 }
 
@@ -251,7 +269,11 @@ impl Report for DnsChange {
             Action::Created => format!("created {}\n", self.record.line()),
             Action::Unchanged => format!("unchanged: {}\n", self.record.line()),
             Action::Updated => {
-                let mut s = format!("updated {}: {}\n", self.changed.join(", "), self.record.line());
+                let mut s = format!(
+                    "updated {}: {}\n",
+                    self.changed.join(", "),
+                    self.record.line()
+                );
                 if let Some(p) = &self.previous {
                     let _ = writeln!(s, "  was {}", p.line());
                 }
@@ -281,7 +303,11 @@ pub struct DnsDeleted {
 
 impl Report for DnsDeleted {
     fn human(&self) -> String {
-        let verb = if self.dry_run { "would delete" } else { "deleted" };
+        let verb = if self.dry_run {
+            "would delete"
+        } else {
+            "deleted"
+        };
         let mut out = String::new();
         for r in &self.deleted {
             let _ = writeln!(out, "{verb} {}", r.line());
@@ -292,7 +318,10 @@ impl Report for DnsDeleted {
         if out.is_empty() {
             out = match &self.zone {
                 Some(_) => format!("no records of {} to delete\n", self.name),
-                None => format!("no Cloudflare zone holds {}; nothing to delete\n", self.name),
+                None => format!(
+                    "no Cloudflare zone holds {}; nothing to delete\n",
+                    self.name
+                ),
             };
         }
         out
@@ -329,17 +358,29 @@ pub struct SyncReport {
 impl Report for SyncReport {
     fn human(&self) -> String {
         let zones: Vec<&str> = self.zones.iter().map(Zone::shown).collect();
-        let ips: Vec<&str> = self.ipv4.iter().chain(&self.ipv6).map(String::as_str).collect();
+        let ips: Vec<&str> = self
+            .ipv4
+            .iter()
+            .chain(&self.ipv6)
+            .map(String::as_str)
+            .collect();
         let (zones, ips) = (zones.join(", "), ips.join(" and "));
         let mut line = if self.zones.is_empty() {
             "dns sync: no stack domains in Cloudflare zones; nothing to do".to_string()
         } else if self.checked == 0 {
             format!("dns sync: no stackwiz A/AAAA records in {zones}; nothing to do")
         } else if self.changes.is_empty() {
-            format!("dns sync: all {} stackwiz records in {zones} point to {ips}; nothing changed", self.checked)
+            format!(
+                "dns sync: all {} stackwiz records in {zones} point to {ips}; nothing changed",
+                self.checked
+            )
         } else {
             let names: Vec<&str> = self.changes.iter().map(|c| c.name.as_str()).collect();
-            let verb = if self.dry_run { "would update" } else { "updated" };
+            let verb = if self.dry_run {
+                "would update"
+            } else {
+                "updated"
+            };
             format!(
                 "dns sync: {verb} {} of {} records in {zones} to {ips}: {}",
                 self.changes.len(),
@@ -348,7 +389,11 @@ impl Report for SyncReport {
             )
         };
         if !self.skipped.is_empty() {
-            let _ = write!(line, " (skipped, in no zone of this account: {})", self.skipped.join(", "));
+            let _ = write!(
+                line,
+                " (skipped, in no zone of this account: {})",
+                self.skipped.join(", ")
+            );
         }
         line + "\n"
     }
@@ -381,8 +426,16 @@ pub fn list(ctx: &Ctx, req: &DnsList) -> Result<DnsListed> {
         (None, Some(name)) => cf.zone_for(name)?,
         (None, None) => cf.zone_for(&checked_host("default_domain", &cfg.default_domain)?)?,
     };
-    let filter = Filter { name: name.as_deref(), kind: req.r#type.map(RecordType::as_str), comment_prefix: None };
-    let records = cf.list(&zone, &filter)?.into_iter().map(RecordView::from).collect();
+    let filter = Filter {
+        name: name.as_deref(),
+        kind: req.r#type.map(RecordType::as_str),
+        comment_prefix: None,
+    };
+    let records = cf
+        .list(&zone, &filter)?
+        .into_iter()
+        .map(RecordView::from)
+        .collect();
     Ok(DnsListed { zone, records })
 }
 
@@ -392,7 +445,10 @@ pub fn create(ctx: &Ctx, req: &DnsCreate) -> Result<DnsChange> {
     let kind = req.r#type.unwrap_or(RecordType::A);
     let proxied = match req.proxied {
         Some(true) if !kind.proxiable() => {
-            return Err(Error::invalid("proxied", "only A, AAAA and CNAME records can be proxied"))
+            return Err(Error::invalid(
+                "proxied",
+                "only A, AAAA and CNAME records can be proxied",
+            ))
         }
         Some(p) => p,
         None => kind.proxiable(),
@@ -407,7 +463,10 @@ pub fn create(ctx: &Ctx, req: &DnsCreate) -> Result<DnsChange> {
     };
     let comment = ownership_comment(&owner, req.comment.as_deref())?;
     let cf = Cloudflare::new(&cfg.dns)?;
-    let value = req.value.as_deref().unwrap_or(if kind.family().is_some() { "AUTO" } else { "" });
+    let value = req
+        .value
+        .as_deref()
+        .unwrap_or(if kind.family().is_some() { "AUTO" } else { "" });
     let (content, ip_source) = resolve_value(cfg, kind, &name, value)?;
     let zone = cf.zone_for(&name)?;
     let want = Fields {
@@ -427,7 +486,13 @@ pub fn create(ctx: &Ctx, req: &DnsCreate) -> Result<DnsChange> {
         ip_source: ip_source.clone(),
     };
 
-    let existing = cf.list(&zone, &Filter { name: Some(&name), ..Filter::default() })?;
+    let existing = cf.list(
+        &zone,
+        &Filter {
+            name: Some(&name),
+            ..Filter::default()
+        },
+    )?;
     if let Some(same) = existing.iter().find(|r| same_record(r, &want)) {
         return Ok(change(Action::Unchanged, same.clone(), None, Vec::new()));
     }
@@ -443,7 +508,13 @@ pub fn create(ctx: &Ctx, req: &DnsCreate) -> Result<DnsChange> {
             // The record appeared during our POST: a retried POST whose first attempt had
             // landed (its answer lost), or a concurrent create. Either way it is there now.
             Err(e) if cloudflare_code(&e, &[81057, 81058]) => {
-                let now = cf.list(&zone, &Filter { name: Some(&name), ..Filter::default() })?;
+                let now = cf.list(
+                    &zone,
+                    &Filter {
+                        name: Some(&name),
+                        ..Filter::default()
+                    },
+                )?;
                 let same = now.into_iter().find(|r| same_record(r, &want)).ok_or(e)?;
                 Ok(change(Action::Created, same, None, Vec::new()))
             }
@@ -452,7 +523,12 @@ pub fn create(ctx: &Ctx, req: &DnsCreate) -> Result<DnsChange> {
         [old] if req.update && old.kind == kind.as_str() => {
             let diff = diff(old, &want);
             let record = cf.patch(&zone, &old.id, &diff)?;
-            Ok(change(Action::Updated, record, Some((*old).clone()), diff.names()))
+            Ok(change(
+                Action::Updated,
+                record,
+                Some((*old).clone()),
+                diff.names(),
+            ))
         }
         _ => Err(conflict_error(kind, &conflicts, req.update)),
     }
@@ -461,7 +537,11 @@ pub fn create(ctx: &Ctx, req: &DnsCreate) -> Result<DnsChange> {
 /// The stack's A record: its domain -> AUTO, proxied, owned by `stackwiz:<stack>`.
 /// An identical record already there is "unchanged"; a different one is an error.
 pub fn create_for_stack(ctx: &Ctx, stack_name: &str, domain: &str) -> Result<DnsChange> {
-    let req = DnsCreate { name: domain.to_string(), stack: Some(stack_name.to_string()), ..DnsCreate::default() };
+    let req = DnsCreate {
+        name: domain.to_string(),
+        stack: Some(stack_name.to_string()),
+        ..DnsCreate::default()
+    };
     create(ctx, &req)
 }
 
@@ -469,28 +549,50 @@ pub fn update(ctx: &Ctx, req: &DnsUpdate) -> Result<DnsChange> {
     let cfg = &ctx.cfg;
     let name = full_name(cfg, &req.name)?;
     if req.value.is_none() && req.proxied.is_none() && req.ttl.is_none() {
-        return Err(Error::Usage("dns update: nothing to change; give a value, proxied or ttl".into()));
+        return Err(Error::Usage(
+            "dns update: nothing to change; give a value, proxied or ttl".into(),
+        ));
     }
     let cf = Cloudflare::new(&cfg.dns)?;
     let zone = cf.zone_for(&name)?;
-    let filter = Filter { name: Some(&name), kind: req.r#type.map(RecordType::as_str), comment_prefix: None };
+    let filter = Filter {
+        name: Some(&name),
+        kind: req.r#type.map(RecordType::as_str),
+        comment_prefix: None,
+    };
     let found = cf.list(&zone, &filter)?;
     let old = match found.as_slice() {
         [one] => one,
         [] => return Err(not_found(&name, req.r#type)),
         many => {
-            let lines: Vec<String> = many.iter().map(|r| RecordView::from(r.clone()).line()).collect();
+            let lines: Vec<String> = many
+                .iter()
+                .map(|r| RecordView::from(r.clone()).line())
+                .collect();
             return Err(Error::with_hint(
-                format!("{name} has {} records ({}); dns update changes one", many.len(), lines.join("; ")),
+                format!(
+                    "{name} has {} records ({}); dns update changes one",
+                    many.len(),
+                    lines.join("; ")
+                ),
                 "name the record's type with --type, or delete the extra records first",
             ));
         }
     };
     let kind: RecordType = old.kind.parse().map_err(|_| {
-        Error::invalid("type", format!("{name} is a {} record; stackwiz updates A, AAAA, CNAME and TXT", old.kind))
+        Error::invalid(
+            "type",
+            format!(
+                "{name} is a {} record; stackwiz updates A, AAAA, CNAME and TXT",
+                old.kind
+            ),
+        )
     })?;
     if req.proxied == Some(true) && !kind.proxiable() {
-        return Err(Error::invalid("proxied", "only A, AAAA and CNAME records can be proxied"));
+        return Err(Error::invalid(
+            "proxied",
+            "only A, AAAA and CNAME records can be proxied",
+        ));
     }
     checked_ttl(req.ttl, req.proxied.unwrap_or(old.proxied))?;
     let (content, ip_source) = match &req.value {
@@ -500,14 +602,30 @@ pub fn update(ctx: &Ctx, req: &DnsUpdate) -> Result<DnsChange> {
         }
         None => (None, None),
     };
-    let want = Fields { content, proxied: req.proxied, ttl: req.ttl, ..Fields::default() };
+    let want = Fields {
+        content,
+        proxied: req.proxied,
+        ttl: req.ttl,
+        ..Fields::default()
+    };
     let diff = diff(old, &want);
     let (action, record, previous) = if diff.is_empty() {
         (Action::Unchanged, old.clone(), None)
     } else {
-        (Action::Updated, cf.patch(&zone, &old.id, &diff)?, Some(old.clone().into()))
+        (
+            Action::Updated,
+            cf.patch(&zone, &old.id, &diff)?,
+            Some(old.clone().into()),
+        )
     };
-    Ok(DnsChange { action, zone, record: record.into(), previous, changed: diff.names(), ip_source })
+    Ok(DnsChange {
+        action,
+        zone,
+        record: record.into(),
+        previous,
+        changed: diff.names(),
+        ip_source,
+    })
 }
 
 pub fn delete(ctx: &Ctx, req: &DnsDelete) -> Result<DnsDeleted> {
@@ -515,17 +633,28 @@ pub fn delete(ctx: &Ctx, req: &DnsDelete) -> Result<DnsDeleted> {
     let name = full_name(cfg, &req.name)?;
     let cf = Cloudflare::new(&cfg.dns)?;
     let zone = cf.zone_for(&name)?;
-    let filter = Filter { name: Some(&name), kind: req.r#type.map(RecordType::as_str), comment_prefix: None };
+    let filter = Filter {
+        name: Some(&name),
+        kind: req.r#type.map(RecordType::as_str),
+        comment_prefix: None,
+    };
     let found = cf.list(&zone, &filter)?;
     if found.is_empty() {
         return Err(not_found(&name, req.r#type));
     }
-    let (deleted, kept): (Vec<Record>, Vec<Record>) =
-        found.into_iter().partition(|r| req.force || owner_of(r).is_some());
+    let (deleted, kept): (Vec<Record>, Vec<Record>) = found
+        .into_iter()
+        .partition(|r| req.force || owner_of(r).is_some());
     if deleted.is_empty() {
-        let lines: Vec<String> = kept.into_iter().map(|r| RecordView::from(r).line()).collect();
+        let lines: Vec<String> = kept
+            .into_iter()
+            .map(|r| RecordView::from(r).line())
+            .collect();
         return Err(Error::with_hint(
-            format!("stackwiz did not create the records of {name} ({}); left alone", lines.join("; ")),
+            format!(
+                "stackwiz did not create the records of {name} ({}); left alone",
+                lines.join("; ")
+            ),
             "add --force (MCP: force: true) to delete them anyway",
         ));
     }
@@ -539,10 +668,24 @@ pub fn delete_for_stack(ctx: &Ctx, stack_name: &str, domain: &str) -> Result<Dns
     let name = checked_host("domain", domain)?;
     let cf = Cloudflare::new(&ctx.cfg.dns)?;
     let Some(zone) = cf.find_zone(&name)? else {
-        return Ok(DnsDeleted { zone: None, name, dry_run: false, deleted: Vec::new(), kept: Vec::new() });
+        return Ok(DnsDeleted {
+            zone: None,
+            name,
+            dry_run: false,
+            deleted: Vec::new(),
+            kept: Vec::new(),
+        });
     };
-    let found = cf.list(&zone, &Filter { name: Some(&name), ..Filter::default() })?;
-    let (deleted, kept) = found.into_iter().partition(|r| owner_of(r) == Some(stack_name));
+    let found = cf.list(
+        &zone,
+        &Filter {
+            name: Some(&name),
+            ..Filter::default()
+        },
+    )?;
+    let (deleted, kept) = found
+        .into_iter()
+        .partition(|r| owner_of(r) == Some(stack_name));
     delete_records(&cf, zone, name, deleted, kept, false)
 }
 
@@ -560,14 +703,23 @@ fn delete_records(
         }
     }
     let views = |v: Vec<Record>| v.into_iter().map(RecordView::from).collect();
-    Ok(DnsDeleted { zone: Some(zone), name, dry_run, deleted: views(deleted), kept: views(kept) })
+    Ok(DnsDeleted {
+        zone: Some(zone),
+        name,
+        dry_run,
+        deleted: views(deleted),
+        kept: views(kept),
+    })
 }
 
 /// Point every stackwiz-owned A/AAAA record in the zones of `domains` at the detected
 /// address. The address is detected (once per family) before any write; a failed detection
 /// changes nothing. Records already right cost no write.
 pub fn sync(cfg: &Config, dry_run: bool, domains: &[String]) -> Result<SyncReport> {
-    let mut report = SyncReport { dry_run, ..SyncReport::default() };
+    let mut report = SyncReport {
+        dry_run,
+        ..SyncReport::default()
+    };
     if domains.is_empty() {
         return Ok(report);
     }
@@ -581,7 +733,10 @@ pub fn sync(cfg: &Config, dry_run: bool, domains: &[String]) -> Result<SyncRepor
     }
     let mut owned = Vec::new();
     for zone in &report.zones {
-        let filter = Filter { comment_prefix: Some(OWNER_PREFIX), ..Filter::default() };
+        let filter = Filter {
+            comment_prefix: Some(OWNER_PREFIX),
+            ..Filter::default()
+        };
         for r in cf.list(zone, &filter)? {
             if matches!(r.kind.as_str(), "A" | "AAAA") && owner_of(&r).is_some() {
                 owned.push((zone.clone(), r));
@@ -590,7 +745,10 @@ pub fn sync(cfg: &Config, dry_run: bool, domains: &[String]) -> Result<SyncRepor
     }
     report.checked = owned.len();
     let detect = |family: Family| -> Result<Option<IpAddr>> {
-        if owned.iter().any(|(_, r)| r.kind == if family == Family::Ipv4 { "A" } else { "AAAA" }) {
+        if owned
+            .iter()
+            .any(|(_, r)| r.kind == if family == Family::Ipv4 { "A" } else { "AAAA" })
+        {
             Ok(Some(ip::detect(&cfg.dns, family)?.ip))
         } else {
             Ok(None)
@@ -607,7 +765,14 @@ pub fn sync(cfg: &Config, dry_run: bool, domains: &[String]) -> Result<SyncRepor
             continue;
         }
         if !dry_run {
-            cf.patch(zone, &r.id, &Fields { content: Some(ip.to_string()), ..Fields::default() })?;
+            cf.patch(
+                zone,
+                &r.id,
+                &Fields {
+                    content: Some(ip.to_string()),
+                    ..Fields::default()
+                },
+            )?;
             report.writes += 1;
         }
         report.changes.push(SyncChange {
@@ -624,7 +789,10 @@ pub fn sync(cfg: &Config, dry_run: bool, domains: &[String]) -> Result<SyncRepor
 /// `sync` over the domains of the existing stacks (what `stackwiz dns sync` and the MCP
 /// tool run).
 pub fn sync_stacks(cfg: &Config, dry_run: bool) -> Result<SyncReport> {
-    let mut domains: Vec<String> = crate::stack::scan(cfg)?.into_iter().filter_map(|s| s.domain).collect();
+    let mut domains: Vec<String> = crate::stack::scan(cfg)?
+        .into_iter()
+        .filter_map(|s| s.domain)
+        .collect();
     domains.sort();
     domains.dedup();
     sync(cfg, dry_run, &domains)
@@ -633,7 +801,11 @@ pub fn sync_stacks(cfg: &Config, dry_run: bool) -> Result<SyncReport> {
 pub fn ip(ctx: &Ctx, req: &IpQuery) -> Result<IpReport> {
     let family = if req.ipv6 { Family::Ipv6 } else { Family::Ipv4 };
     let found = ip::detect(&ctx.cfg.dns, family)?;
-    Ok(IpReport { ip: found.ip.to_string(), family, source: found.source })
+    Ok(IpReport {
+        ip: found.ip.to_string(),
+        family,
+        source: found.source,
+    })
 }
 
 /// For `doctor`: "valid and active" when `GET /user/tokens/verify` says so, else an error
@@ -682,7 +854,9 @@ fn checked_host(field: &str, host: &str) -> Result<String> {
         (i == 0 && l == "*")
             || (!l.is_empty()
                 && l.len() <= 63
-                && l.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-' || c == b'_')
+                && l.bytes().all(|c| {
+                    c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-' || c == b'_'
+                })
                 && !l.starts_with('-')
                 && !l.ends_with('-'))
     };
@@ -743,28 +917,51 @@ fn ownership_comment(owner: &str, extra: Option<&str>) -> Result<String> {
 }
 
 /// A record value in Cloudflare's form; `AUTO` (A/AAAA) is the detected public address.
-fn resolve_value(cfg: &Config, kind: RecordType, name: &str, value: &str) -> Result<(String, Option<String>)> {
+fn resolve_value(
+    cfg: &Config,
+    kind: RecordType,
+    name: &str,
+    value: &str,
+) -> Result<(String, Option<String>)> {
     let value = value.trim();
     if value.eq_ignore_ascii_case("auto") {
         let family = kind.family().ok_or_else(|| {
-            Error::invalid("value", format!("AUTO works only for A and AAAA records; give the {} value", kind.as_str()))
+            Error::invalid(
+                "value",
+                format!(
+                    "AUTO works only for A and AAAA records; give the {} value",
+                    kind.as_str()
+                ),
+            )
         })?;
         let found = ip::detect(&cfg.dns, family)?;
         return Ok((found.ip.to_string(), Some(found.source)));
     }
     let bad = |rule: &str| Error::invalid("value", format!("`{}` {rule}", printable(value)));
     let content = match kind {
-        RecordType::A => value.parse::<Ipv4Addr>().map_err(|_| bad("is not an IPv4 address (or AUTO)"))?.to_string(),
-        RecordType::AAAA => value.parse::<Ipv6Addr>().map_err(|_| bad("is not an IPv6 address (or AUTO)"))?.to_string(),
+        RecordType::A => value
+            .parse::<Ipv4Addr>()
+            .map_err(|_| bad("is not an IPv4 address (or AUTO)"))?
+            .to_string(),
+        RecordType::AAAA => value
+            .parse::<Ipv6Addr>()
+            .map_err(|_| bad("is not an IPv6 address (or AUTO)"))?
+            .to_string(),
         RecordType::CNAME => {
             let target = checked_host("value", value)?;
             if target == name {
-                return Err(bad("is the record's own name; a CNAME must point elsewhere"));
+                return Err(bad(
+                    "is the record's own name; a CNAME must point elsewhere",
+                ));
             }
             target
         }
-        RecordType::TXT if value.is_empty() => return Err(bad("is empty; a TXT record needs a value")),
-        RecordType::TXT if value.chars().any(char::is_control) => return Err(bad("must be one line of text")),
+        RecordType::TXT if value.is_empty() => {
+            return Err(bad("is empty; a TXT record needs a value"))
+        }
+        RecordType::TXT if value.chars().any(char::is_control) => {
+            return Err(bad("must be one line of text"))
+        }
         RecordType::TXT if value.len() > 2048 => return Err(bad("is longer than 2048 characters")),
         RecordType::TXT => value.to_string(),
     };
@@ -775,30 +972,47 @@ fn resolve_value(cfg: &Config, kind: RecordType, name: &str, value: &str) -> Res
 /// TTL); the comment does not count, so a hand-made identical record is not rewritten.
 fn same_record(r: &Record, want: &Fields) -> bool {
     Some(&r.kind) == want.kind.as_ref()
-        && want.content.as_deref().is_some_and(|c| same_content(&r.kind, &r.content, c))
+        && want
+            .content
+            .as_deref()
+            .is_some_and(|c| same_content(&r.kind, &r.content, c))
         && want.proxied.map_or(true, |p| p == r.proxied)
         && want.ttl.map_or(true, |t| t == r.ttl)
 }
 
 fn same_content(kind: &str, a: &str, b: &str) -> bool {
     match kind {
-        "A" | "AAAA" => a.parse::<IpAddr>().ok().zip(b.parse::<IpAddr>().ok()).is_some_and(|(x, y)| x == y),
-        "CNAME" => a.trim_end_matches('.').eq_ignore_ascii_case(b.trim_end_matches('.')),
+        "A" | "AAAA" => a
+            .parse::<IpAddr>()
+            .ok()
+            .zip(b.parse::<IpAddr>().ok())
+            .is_some_and(|(x, y)| x == y),
+        "CNAME" => a
+            .trim_end_matches('.')
+            .eq_ignore_ascii_case(b.trim_end_matches('.')),
         _ => unquote(a) == unquote(b),
     }
 }
 
 fn unquote(s: &str) -> &str {
-    s.strip_prefix('"').and_then(|s| s.strip_suffix('"')).unwrap_or(s)
+    s.strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .unwrap_or(s)
 }
 
 /// The fields of `want` that differ from `old`: the body of a minimal PATCH.
 fn diff(old: &Record, want: &Fields) -> Fields {
     Fields {
-        content: want.content.clone().filter(|c| !same_content(&old.kind, &old.content, c)),
+        content: want
+            .content
+            .clone()
+            .filter(|c| !same_content(&old.kind, &old.content, c)),
         proxied: want.proxied.filter(|p| *p != old.proxied),
         ttl: want.ttl.filter(|t| *t != old.ttl),
-        comment: want.comment.clone().filter(|c| old.comment.as_ref() != Some(c)),
+        comment: want
+            .comment
+            .clone()
+            .filter(|c| old.comment.as_ref() != Some(c)),
         ..Fields::default()
     }
 }
@@ -808,7 +1022,9 @@ fn cloudflare_code(e: &Error, codes: &[i64]) -> bool {
 }
 
 fn not_found(name: &str, kind: Option<RecordType>) -> Error {
-    let of_type = kind.map(|k| format!(" of type {}", k.as_str())).unwrap_or_default();
+    let of_type = kind
+        .map(|k| format!(" of type {}", k.as_str()))
+        .unwrap_or_default();
     Error::with_hint(
         format!("no DNS record named {name}{of_type}"),
         format!("see the records there are: stackwiz dns list --name {name}"),
@@ -816,9 +1032,16 @@ fn not_found(name: &str, kind: Option<RecordType>) -> Error {
 }
 
 fn conflict_error(kind: RecordType, conflicts: &[&Record], update: bool) -> Error {
-    let lines: Vec<String> = conflicts.iter().map(|r| RecordView::from((*r).clone()).line()).collect();
+    let lines: Vec<String> = conflicts
+        .iter()
+        .map(|r| RecordView::from((*r).clone()).line())
+        .collect();
     let first = conflicts[0];
-    let message = format!("{} already has a different record: {}", first.name, lines.join("; "));
+    let message = format!(
+        "{} already has a different record: {}",
+        first.name,
+        lines.join("; ")
+    );
     let hint = if first.kind != kind.as_str() {
         format!(
             "a CNAME cannot share a name with A/AAAA records: remove it first with \
@@ -826,7 +1049,11 @@ fn conflict_error(kind: RecordType, conflicts: &[&Record], update: bool) -> Erro
             first.name, first.kind
         )
     } else if update {
-        format!("--update replaces one record; delete the extra {} records of {} first", kind.as_str(), first.name)
+        format!(
+            "--update replaces one record; delete the extra {} records of {} first",
+            kind.as_str(),
+            first.name
+        )
     } else {
         format!(
             "add --update to replace it, or remove it first: stackwiz dns delete {} --type {}",
@@ -843,7 +1070,10 @@ mod tests {
     use crate::config::{Env, Overrides};
 
     fn cfg() -> Config {
-        let env = Env::from_pairs([("HOME", "/nonexistent"), ("STACKWIZ_DEFAULT_DOMAIN", "example.com")]);
+        let env = Env::from_pairs([
+            ("HOME", "/nonexistent"),
+            ("STACKWIZ_DEFAULT_DOMAIN", "example.com"),
+        ]);
         Config::resolve(&Overrides::default(), &env).unwrap()
     }
 
@@ -865,9 +1095,20 @@ mod tests {
         assert_eq!(full_name(&c, "app").unwrap(), "app.example.com");
         assert_eq!(full_name(&c, "App.Other.org.").unwrap(), "app.other.org");
         assert_eq!(full_name(&c, "@").unwrap(), "example.com");
-        assert_eq!(full_name(&c, "_acme-challenge").unwrap(), "_acme-challenge.example.com");
+        assert_eq!(
+            full_name(&c, "_acme-challenge").unwrap(),
+            "_acme-challenge.example.com"
+        );
         assert_eq!(full_name(&c, "*").unwrap(), "*.example.com");
-        for bad in ["", "-x", "a b", "bücher", "a..b.com", "x/y", &"a".repeat(64)] {
+        for bad in [
+            "",
+            "-x",
+            "a b",
+            "bücher",
+            "a..b.com",
+            "x/y",
+            &"a".repeat(64),
+        ] {
             let err = full_name(&c, bad).unwrap_err().to_string();
             assert!(err.starts_with("invalid name:"), "{bad}: {err}");
         }
@@ -879,12 +1120,21 @@ mod tests {
         assert_eq!(default_owner(&c, "app.example.com"), "app");
         assert_eq!(default_owner(&c, "a.b.example.com"), "a.b.example.com");
         assert_eq!(default_owner(&c, "app.other.org"), "app.other.org");
-        assert_eq!(ownership_comment("app", Some(" blog ")).unwrap(), "stackwiz:app blog");
+        assert_eq!(
+            ownership_comment("app", Some(" blog ")).unwrap(),
+            "stackwiz:app blog"
+        );
         assert!(ownership_comment("app", Some(&"x".repeat(95))).is_err());
         let r = record("A", "1.1.1.1", true, 1, Some("stackwiz:app blog"));
         assert_eq!(owner_of(&r), Some("app"));
-        assert_eq!(owner_of(&record("A", "1.1.1.1", true, 1, Some("made by hand"))), None);
-        assert_eq!(owner_of(&record("A", "1.1.1.1", true, 1, Some("stackwiz:"))), None);
+        assert_eq!(
+            owner_of(&record("A", "1.1.1.1", true, 1, Some("made by hand"))),
+            None
+        );
+        assert_eq!(
+            owner_of(&record("A", "1.1.1.1", true, 1, Some("stackwiz:"))),
+            None
+        );
         assert_eq!(owner_of(&record("A", "1.1.1.1", true, 1, None)), None);
     }
 
@@ -892,13 +1142,28 @@ mod tests {
     fn values_are_validated_per_type() {
         let c = cfg();
         let v = |k, s| resolve_value(&c, k, "app.example.com", s).map(|(c, _)| c);
-        assert_eq!(v(RecordType::A, " 93.184.216.34 ").unwrap(), "93.184.216.34");
-        assert_eq!(v(RecordType::AAAA, "2606:4700:0::1111").unwrap(), "2606:4700::1111");
-        assert_eq!(v(RecordType::CNAME, "Main.Example.com.").unwrap(), "main.example.com");
-        assert!(v(RecordType::CNAME, "app.example.com").unwrap_err().to_string().contains("own name"));
+        assert_eq!(
+            v(RecordType::A, " 93.184.216.34 ").unwrap(),
+            "93.184.216.34"
+        );
+        assert_eq!(
+            v(RecordType::AAAA, "2606:4700:0::1111").unwrap(),
+            "2606:4700::1111"
+        );
+        assert_eq!(
+            v(RecordType::CNAME, "Main.Example.com.").unwrap(),
+            "main.example.com"
+        );
+        assert!(v(RecordType::CNAME, "app.example.com")
+            .unwrap_err()
+            .to_string()
+            .contains("own name"));
         assert!(v(RecordType::CNAME, "not a host").is_err());
         assert!(v(RecordType::A, "2606:4700::1111").is_err());
-        assert!(v(RecordType::TXT, "AUTO").unwrap_err().to_string().contains("only for A and AAAA"));
+        assert!(v(RecordType::TXT, "AUTO")
+            .unwrap_err()
+            .to_string()
+            .contains("only for A and AAAA"));
         assert!(v(RecordType::TXT, "a\nb").is_err());
         assert_eq!(v(RecordType::TXT, "v=spf1 -all").unwrap(), "v=spf1 -all");
     }
@@ -910,7 +1175,10 @@ mod tests {
         assert_eq!(checked_ttl(Some(300), false).unwrap(), Some(300));
         assert!(checked_ttl(Some(29), false).is_err());
         assert!(checked_ttl(Some(86401), false).is_err());
-        assert!(checked_ttl(Some(300), true).unwrap_err().to_string().contains("always automatic"));
+        assert!(checked_ttl(Some(300), true)
+            .unwrap_err()
+            .to_string()
+            .contains("always automatic"));
     }
 
     #[test]
@@ -923,13 +1191,35 @@ mod tests {
             ttl: Some(1),
             comment: Some("stackwiz:app".into()),
         };
-        assert!(same_record(&record("A", "93.184.216.34", true, 1, None), &want));
-        assert!(!same_record(&record("A", "93.184.216.35", true, 1, None), &want));
-        assert!(!same_record(&record("A", "93.184.216.34", false, 1, None), &want));
-        let d = diff(&record("A", "93.184.216.35", true, 1, Some("stackwiz:app")), &want);
-        assert_eq!(d, Fields { content: Some("93.184.216.34".into()), ..Fields::default() });
+        assert!(same_record(
+            &record("A", "93.184.216.34", true, 1, None),
+            &want
+        ));
+        assert!(!same_record(
+            &record("A", "93.184.216.35", true, 1, None),
+            &want
+        ));
+        assert!(!same_record(
+            &record("A", "93.184.216.34", false, 1, None),
+            &want
+        ));
+        let d = diff(
+            &record("A", "93.184.216.35", true, 1, Some("stackwiz:app")),
+            &want,
+        );
+        assert_eq!(
+            d,
+            Fields {
+                content: Some("93.184.216.34".into()),
+                ..Fields::default()
+            }
+        );
         assert!(same_content("TXT", "\"hello\"", "hello"));
-        assert!(same_content("AAAA", "2606:4700:0:0::1111", "2606:4700::1111"));
+        assert!(same_content(
+            "AAAA",
+            "2606:4700:0:0::1111",
+            "2606:4700::1111"
+        ));
     }
 
     #[test]
@@ -937,8 +1227,12 @@ mod tests {
         let t: RecordType = serde_json::from_str("\"cname\"").unwrap();
         assert_eq!(t, RecordType::CNAME);
         assert!(serde_json::from_str::<RecordType>("\"MX\"").is_err());
-        assert_eq!(serde_json::to_string(&RecordType::AAAA).unwrap(), "\"AAAA\"");
-        let req: DnsCreate = serde_json::from_str(r#"{"name":"app","type":"a","proxied":false}"#).unwrap();
+        assert_eq!(
+            serde_json::to_string(&RecordType::AAAA).unwrap(),
+            "\"AAAA\""
+        );
+        let req: DnsCreate =
+            serde_json::from_str(r#"{"name":"app","type":"a","proxied":false}"#).unwrap();
         assert_eq!(req.r#type, Some(RecordType::A));
         assert!(serde_json::from_str::<DnsCreate>(r#"{"name":"app","typo":1}"#).is_err());
     }

@@ -44,7 +44,10 @@ pub struct Logged {
 
 impl Logged {
     pub fn param(&self, name: &str) -> Option<&str> {
-        self.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -99,7 +102,11 @@ impl FakeCloudflare {
         }));
         let shared = state.clone();
         let addr = serve(move |req| handle(&shared, req));
-        FakeCloudflare { addr, url: format!("http://{addr}{PREFIX}"), state }
+        FakeCloudflare {
+            addr,
+            url: format!("http://{addr}{PREFIX}"),
+            state,
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -152,7 +159,9 @@ impl FakeCloudflare {
     }
 
     pub fn record(&self, kind: &str, name: &str) -> Option<Rec> {
-        self.records().into_iter().find(|r| r.kind == kind && r.name == name)
+        self.records()
+            .into_iter()
+            .find(|r| r.kind == kind && r.name == name)
     }
 
     pub fn fault(&self, fault: Fault) {
@@ -183,7 +192,10 @@ impl FakeCloudflare {
 
     /// Requests of `method` whose path satisfies `path`.
     pub fn count(&self, method: &str, path: impl Fn(&str) -> bool) -> usize {
-        self.log().iter().filter(|l| l.method == method && path(&l.path)).count()
+        self.log()
+            .iter()
+            .filter(|l| l.method == method && path(&l.path))
+            .count()
     }
 
     pub fn zone_lookups(&self) -> usize {
@@ -202,7 +214,11 @@ fn handle(state: &Arc<Mutex<State>>, req: HttpRequest) -> Reply {
         let authorized = req.header("authorization") == Some(&format!("Bearer {}", s.token));
         s.log.push(Logged {
             method: req.method.clone(),
-            path: req.path.strip_prefix(PREFIX).unwrap_or(&req.path).to_string(),
+            path: req
+                .path
+                .strip_prefix(PREFIX)
+                .unwrap_or(&req.path)
+                .to_string(),
             query: req.query.clone(),
             body: String::from_utf8_lossy(&req.body).into_owned(),
             authorized,
@@ -211,21 +227,35 @@ fn handle(state: &Arc<Mutex<State>>, req: HttpRequest) -> Reply {
     };
     match fault {
         Some(Fault::RateLimit(after)) => {
-            let reply = Reply::json(429, &failure(971, "Please wait and consider throttling your request speed"));
+            let reply = Reply::json(
+                429,
+                &failure(
+                    971,
+                    "Please wait and consider throttling your request speed",
+                ),
+            );
             return match after {
                 Some(a) => reply.with_header("Retry-After", &a),
                 None => reply,
             };
         }
         Some(Fault::Raw(status, body)) => {
-            let kind = if body.trim_start().starts_with('{') { "application/json" } else { "text/html" };
+            let kind = if body.trim_start().starts_with('{') {
+                "application/json"
+            } else {
+                "text/html"
+            };
             return Reply::text(status, kind, body);
         }
         Some(Fault::Hang) => return Reply::Hang,
         Some(Fault::Delay(d)) => std::thread::sleep(d),
         Some(Fault::AnswerLost) => {
             route(state, &req, authorized);
-            return Reply::text(502, "text/html", "<html><body>502 Bad Gateway</body></html>");
+            return Reply::text(
+                502,
+                "text/html",
+                "<html><body>502 Bad Gateway</body></html>",
+            );
         }
         None => {}
     }
@@ -242,15 +272,30 @@ fn fail(status: u16, code: i64, message: &str) -> Answer {
 }
 
 fn success(result: Value) -> Answer {
-    (200, json!({"success": true, "errors": [], "messages": [], "result": result}))
+    (
+        200,
+        json!({"success": true, "errors": [], "messages": [], "result": result}),
+    )
 }
 
 /// A page of `items` with `result_info`, as list endpoints answer.
 fn page(req: &HttpRequest, items: Vec<Value>, default_per_page: usize, cap: usize) -> Answer {
-    let per_page = req.param("per_page").and_then(|v| v.parse().ok()).unwrap_or(default_per_page).clamp(1, cap);
-    let page = req.param("page").and_then(|v| v.parse().ok()).unwrap_or(1usize).max(1);
+    let per_page = req
+        .param("per_page")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default_per_page)
+        .clamp(1, cap);
+    let page = req
+        .param("page")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1usize)
+        .max(1);
     let total = items.len();
-    let chunk: Vec<Value> = items.into_iter().skip((page - 1) * per_page).take(per_page).collect();
+    let chunk: Vec<Value> = items
+        .into_iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .collect();
     let info = json!({
         "page": page,
         "per_page": per_page,
@@ -258,7 +303,10 @@ fn page(req: &HttpRequest, items: Vec<Value>, default_per_page: usize, cap: usiz
         "total_count": total,
         "total_pages": total.div_ceil(per_page).max(1),
     });
-    (200, json!({"success": true, "errors": [], "messages": [], "result": chunk, "result_info": info}))
+    (
+        200,
+        json!({"success": true, "errors": [], "messages": [], "result": chunk, "result_info": info}),
+    )
 }
 
 fn route(state: &Arc<Mutex<State>>, req: &HttpRequest, authorized: bool) -> Answer {
@@ -268,7 +316,11 @@ fn route(state: &Arc<Mutex<State>>, req: &HttpRequest, authorized: bool) -> Answ
     };
     let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
     if req.header("authorization").is_none() {
-        return fail(400, 9106, "Missing X-Auth-Key, X-Auth-Email or Authorization headers");
+        return fail(
+            400,
+            9106,
+            "Missing X-Auth-Key, X-Auth-Email or Authorization headers",
+        );
     }
     if !authorized {
         return match parts.as_slice() {
@@ -296,7 +348,12 @@ fn route(state: &Arc<Mutex<State>>, req: &HttpRequest, authorized: bool) -> Answ
             page(req, zones, 20, 50)
         }
         (method, ["zones", zone_id, "dns_records", rest @ ..]) => {
-            let Some(zone) = s.zones.iter().find(|(id, _)| id == zone_id).map(|(_, n)| n.clone()) else {
+            let Some(zone) = s
+                .zones
+                .iter()
+                .find(|(id, _)| id == zone_id)
+                .map(|(_, n)| n.clone())
+            else {
                 return fail(
                     400,
                     7003,
@@ -348,7 +405,11 @@ fn records(
             };
             for key in ["type", "name", "content"] {
                 if !body.contains_key(key) {
-                    return fail(400, 9000 + key.len() as i64, &format!("DNS record {key} is required"));
+                    return fail(
+                        400,
+                        9000 + key.len() as i64,
+                        &format!("DNS record {key} is required"),
+                    );
                 }
             }
             let mut rec = match merge(blank, &body, zone) {
@@ -364,7 +425,11 @@ fn records(
             success(rec_json(&rec, zone))
         }
         (_, [id]) => {
-            let Some(index) = s.records.iter().position(|r| r.id == *id && r.zone_id == zone_id) else {
+            let Some(index) = s
+                .records
+                .iter()
+                .position(|r| r.id == *id && r.zone_id == zone_id)
+            else {
                 return fail(404, 81044, "Record does not exist.");
             };
             match method {
@@ -428,7 +493,11 @@ fn body_object(req: &HttpRequest) -> Result<Object, Answer> {
             _ => false,
         };
         if !ok {
-            return Err(fail(400, 9207, &format!("Request body is invalid: field `{key}` = {value}")));
+            return Err(fail(
+                400,
+                9207,
+                &format!("Request body is invalid: field `{key}` = {value}"),
+            ));
         }
     }
     Ok(body)
@@ -475,13 +544,21 @@ fn check(s: &State, rec: &Rec, _zone: &str) -> Result<(), Answer> {
     };
     match rec.kind.as_str() {
         "A" if rec.content.parse::<std::net::Ipv4Addr>().is_err() => {
-            return Err(dns_error(9005, "Content for A record must be a valid IPv4 address."))
+            return Err(dns_error(
+                9005,
+                "Content for A record must be a valid IPv4 address.",
+            ))
         }
         "AAAA" if rec.content.parse::<std::net::Ipv6Addr>().is_err() => {
-            return Err(dns_error(9006, "Content for AAAA record must be a valid IPv6 address."))
+            return Err(dns_error(
+                9006,
+                "Content for AAAA record must be a valid IPv6 address.",
+            ))
         }
         "CNAME"
-            if rec.content.is_empty() || rec.content.contains(' ') || rec.content.eq_ignore_ascii_case(&rec.name) =>
+            if rec.content.is_empty()
+                || rec.content.contains(' ')
+                || rec.content.eq_ignore_ascii_case(&rec.name) =>
         {
             return Err(dns_error(9007, "Content for CNAME record is invalid."))
         }
@@ -492,16 +569,35 @@ fn check(s: &State, rec: &Rec, _zone: &str) -> Result<(), Answer> {
         return Err(dns_error(9004, "This record type cannot be proxied."));
     }
     if rec.ttl != 1 && !(30..=86400).contains(&rec.ttl) {
-        return Err(fail(400, 9021, "Invalid TTL. Must be between 60 and 86400 seconds, or 1 for Automatic."));
+        return Err(fail(
+            400,
+            9021,
+            "Invalid TTL. Must be between 60 and 86400 seconds, or 1 for Automatic.",
+        ));
     }
-    if rec.comment.as_ref().is_some_and(|c| c.chars().count() > 100) {
-        return Err(fail(400, 9101, "DNS record comment cannot be longer than 100 characters."));
+    if rec
+        .comment
+        .as_ref()
+        .is_some_and(|c| c.chars().count() > 100)
+    {
+        return Err(fail(
+            400,
+            9101,
+            "DNS record comment cannot be longer than 100 characters.",
+        ));
     }
-    let others = s.records.iter().filter(|o| o.id != rec.id && o.zone_id == rec.zone_id && o.name == rec.name);
+    let others = s
+        .records
+        .iter()
+        .filter(|o| o.id != rec.id && o.zone_id == rec.zone_id && o.name == rec.name);
     for o in others {
         let address = |k: &str| k == "A" || k == "AAAA";
         if (rec.kind == "CNAME" && address(&o.kind)) || (address(&rec.kind) && o.kind == "CNAME") {
-            return Err(fail(400, 81053, "An A, AAAA, or CNAME record with that host already exists."));
+            return Err(fail(
+                400,
+                81053,
+                "An A, AAAA, or CNAME record with that host already exists.",
+            ));
         }
         if rec.kind == "CNAME" && o.kind == "CNAME" {
             return Err(fail(400, 81057, "Record already exists."));

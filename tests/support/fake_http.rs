@@ -22,11 +22,17 @@ pub struct HttpRequest {
 
 impl HttpRequest {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn param(&self, name: &str) -> Option<&str> {
-        self.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -42,7 +48,11 @@ pub enum Reply {
 
 impl Reply {
     pub fn text(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Reply {
-        Reply::Respond { status, headers: vec![("Content-Type".into(), content_type.into())], body: body.into() }
+        Reply::Respond {
+            status,
+            headers: vec![("Content-Type".into(), content_type.into())],
+            body: body.into(),
+        }
     }
 
     pub fn json(status: u16, value: &serde_json::Value) -> Reply {
@@ -82,7 +92,10 @@ fn handle(stream: TcpStream, handler: &dyn Fn(HttpRequest) -> Reply) -> std::io:
     let mut line = String::new();
     reader.read_line(&mut line)?;
     let mut parts = line.split_whitespace();
-    let (method, target) = (parts.next().unwrap_or("").to_string(), parts.next().unwrap_or("/").to_string());
+    let (method, target) = (
+        parts.next().unwrap_or("").to_string(),
+        parts.next().unwrap_or("/").to_string(),
+    );
     let mut headers = Vec::new();
     loop {
         let mut h = String::new();
@@ -93,7 +106,11 @@ fn handle(stream: TcpStream, handler: &dyn Fn(HttpRequest) -> Reply) -> std::io:
             headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
         }
     }
-    let len = headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
+    let len = headers
+        .iter()
+        .find(|(k, _)| k == "content-length")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
     let mut body = vec![0; len];
     reader.read_exact(&mut body)?;
     let (path, query) = target.split_once('?').unwrap_or((&target, ""));
@@ -105,19 +122,32 @@ fn handle(stream: TcpStream, handler: &dyn Fn(HttpRequest) -> Reply) -> std::io:
             (decode(k), decode(v))
         })
         .collect();
-    let req = HttpRequest { method, path: decode(path), query, headers, body };
+    let req = HttpRequest {
+        method,
+        path: decode(path),
+        query,
+        headers,
+        body,
+    };
     let mut stream = stream;
     match handler(req) {
         Reply::Hang => {
             std::thread::sleep(Duration::from_secs(60));
             Ok(())
         }
-        Reply::Respond { status, headers, body } => {
+        Reply::Respond {
+            status,
+            headers,
+            body,
+        } => {
             let mut head = format!("HTTP/1.1 {status} {}\r\n", reason(status));
             for (k, v) in headers {
                 head.push_str(&format!("{k}: {v}\r\n"));
             }
-            head.push_str(&format!("Content-Length: {}\r\nConnection: close\r\n\r\n", body.len()));
+            head.push_str(&format!(
+                "Content-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            ));
             stream.write_all(head.as_bytes())?;
             stream.write_all(&body)?;
             stream.flush()

@@ -20,7 +20,10 @@ pub struct TestEnv {
 
 impl TestEnv {
     pub fn new() -> TestEnv {
-        let dir = tempfile::Builder::new().prefix("sw").tempdir().expect("temp dir");
+        let dir = tempfile::Builder::new()
+            .prefix("sw")
+            .tempdir()
+            .expect("temp dir");
         let base = dir.path().join("stacks");
         std::fs::create_dir_all(&base).unwrap();
         for d in ["home", "config", "cache"] {
@@ -34,7 +37,10 @@ impl TestEnv {
             ("STACKWIZ_BASE_DIR".to_string(), base.display().to_string()),
             ("STACKWIZ_CF_API_URL".to_string(), CLOSED.to_string()),
             ("STACKWIZ_IP_SERVICES".to_string(), CLOSED.to_string()),
-            ("PATH".to_string(), std::env::var("PATH").unwrap_or_default()),
+            (
+                "PATH".to_string(),
+                std::env::var("PATH").unwrap_or_default(),
+            ),
         ];
         // The private test engine and its Compose plugin (tests/setup/engine.sh).
         for key in ["DOCKER_HOST", "DOCKER_CONFIG"] {
@@ -63,7 +69,10 @@ impl TestEnv {
     }
 
     pub fn var(&self, key: &str) -> Option<&str> {
-        self.vars.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.vars
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// A `stackwiz ARGS` command with this environment.
@@ -102,7 +111,11 @@ impl TestEnv {
     /// Names of the entries of the base dir (hidden ones included), sorted.
     pub fn base_entries(&self) -> Vec<String> {
         let mut v: Vec<String> = std::fs::read_dir(&self.base)
-            .map(|rd| rd.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+            .map(|rd| {
+                rd.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
             .unwrap_or_default();
         v.sort();
         v
@@ -127,7 +140,11 @@ impl Run {
 
     pub fn output(mut self) -> Out {
         self.cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-        self.cmd.stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        self.cmd.stdin(if self.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
         let mut child = self.cmd.spawn().expect("spawn");
         if let Some(input) = self.stdin.take() {
             let mut stdin = child.stdin.take().unwrap();
@@ -171,13 +188,18 @@ impl From<Output> for Out {
 
 impl std::fmt::Display for Out {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "exit {}\n--- stdout\n{}--- stderr\n{}", self.code, self.stdout, self.stderr)
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
     }
 }
 
 impl Out {
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{self}"))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{self}"))
     }
 
     /// The output (both streams) contains `needle`.
@@ -190,14 +212,30 @@ impl Out {
 /// engine fails the test, never skips it: run the suite through `make test`.
 pub fn require_engine() {
     let ok = std::env::var("DOCKER_HOST").is_ok()
-        && Command::new("docker").args(["version"]).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
-    assert!(ok, "no Docker engine reachable through DOCKER_HOST: run the tests with `make test`");
+        && Command::new("docker")
+            .args(["version"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "no Docker engine reachable through DOCKER_HOST: run the tests with `make test`"
+    );
 }
 
 /// `docker compose` (no engine needed for `config`). Missing fails the test.
 pub fn require_compose() {
-    let ok = Command::new("docker").args(["compose", "version"]).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
-    assert!(ok, "`docker compose` is not installed: run the tests with `make test`");
+    let ok = Command::new("docker")
+        .args(["compose", "version"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "`docker compose` is not installed: run the tests with `make test`"
+    );
 }
 
 /// The local test image built by tests/setup/engine.sh.
