@@ -219,7 +219,10 @@ impl Error {
                  or a CF_DNS_API_TOKEN= line in {base_dir}/traefik/.env"
                     .into(),
             ),
-            Error::Partial { retry, .. } => Some(format!("retry with: {retry}")),
+            Error::Partial { retry, source, .. } => Some(match source.hint() {
+                Some(h) => format!("{h}; then retry with: {retry}"),
+                None => format!("retry with: {retry}"),
+            }),
             Error::Other { hint, .. } => hint.clone(),
             Error::Config { .. } => Some("fix the file, or point STACKWIZ_CONFIG elsewhere".into()),
             Error::Usage(_)

@@ -1049,7 +1049,7 @@ fn a_dns_failure_after_create_keeps_the_stack_and_names_the_retry() {
     assert!(out.stderr.contains("stack kept was created at"), "{out}");
     assert!(
         out.stderr
-            .contains("hint: retry with: stackwiz dns create kept.example.com --stack kept"),
+            .contains("retry with: stackwiz dns create kept.example.com --stack kept"),
         "{out}"
     );
     assert!(

@@ -943,7 +943,7 @@ fn an_unreachable_engine_is_named_and_no_file_is_lost() {
     assert!(out.stderr.contains(cannot), "{out}");
     assert!(
         out.stderr
-            .contains(&format!("hint: retry with: stackwiz start {name}")),
+            .contains(&format!("hint: is the Docker engine running? Check DOCKER_HOST / --context, then `stackwiz doctor`; then retry with: stackwiz start {name}")),
         "{out}"
     );
     assert!(
@@ -1392,4 +1392,36 @@ fn doctor_checks_and_fixes_the_network_and_init_creates_it() {
     let again = env.cmd(["init", "--json"]).ok().json();
     assert_eq!(again["network"], format!("{} exists", lab.net));
     assert_eq!(again["written"], serde_json::json!([]));
+}
+
+#[test]
+fn remove_asks_on_a_terminal_and_only_a_yes_goes_ahead() {
+    let lab = Lab::new();
+    let env = &lab.env;
+    let name = lab.name("ask");
+    lab.start_echo(&name);
+    let bin = env!("CARGO_BIN_EXE_stackwiz");
+    // `script` (util-linux) gives the binary a pseudo-terminal; the answer comes through it.
+    let ask = |answer: &str| {
+        env.program(
+            "script",
+            ["-qec", &format!("{bin} remove {name}"), "/dev/null"],
+        )
+        .stdin(format!("{answer}\n"))
+        .output()
+    };
+    let out = ask("n");
+    assert!(
+        out.stdout.contains(&format!(
+            "Take stack {name} down and move its folder to the trash? [y/N]"
+        )),
+        "{out}"
+    );
+    assert!(out.stdout.contains("needs confirmation"), "{out}");
+    assert!(env.stack(&name).is_dir(), "a `n` must change nothing");
+    assert_eq!(only_service(&lab.status(&name))["state"], "running");
+    let out = ask("y");
+    assert!(out.stdout.contains(&format!("removed {name}")), "{out}");
+    assert!(!env.stack(&name).exists());
+    assert!(project_containers(&name).is_empty());
 }

@@ -310,14 +310,16 @@ pub fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Remove(a) => {
+            // Refuse what is not a stack before asking about it.
+            crate::stack::locate(&ctx.cfg, &a.name)?;
             let what = if a.purge {
-                "delete"
+                "delete its folder"
             } else {
-                "move to the trash"
+                "move its folder to the trash"
             };
             confirm(
                 a.yes,
-                &format!("Take stack {} down and {what} its folder?", a.name),
+                &format!("Take stack {} down and {what}?", a.name),
                 &format!("remove {}", a.name),
                 &format!("stackwiz remove {} --yes", a.name),
             )?;
