@@ -219,8 +219,9 @@ pub fn write(cfg: &Config, plan: &Plan) -> Result<()> {
         fs::create_dir_all(&cfg.base_dir)
             .map_err(|e| Error::io("create the base dir", &cfg.base_dir, e))?;
     }
+    sweep_abandoned(&cfg.base_dir);
     let tmp = cfg.base_dir.join(format!(
-        ".stackwiz-new-{}-{}-{}",
+        "{TMP_PREFIX}{}-{}-{}",
         plan.name,
         std::process::id(),
         nanos()
@@ -230,6 +231,32 @@ pub fn write(cfg: &Config, plan: &Plan) -> Result<()> {
         let _ = fs::remove_dir_all(&tmp);
     }
     result
+}
+
+/// Hidden folders where new stacks are built: `.stackwiz-new-NAME-PID-NANOS`.
+const TMP_PREFIX: &str = ".stackwiz-new-";
+
+/// Remove build folders left by a create that was killed (its process is gone), so an
+/// interrupted create leaves nothing behind for long. A live process's folder is kept.
+fn sweep_abandoned(base: &Path) {
+    let Ok(entries) = fs::read_dir(base) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(TMP_PREFIX)) else {
+            continue;
+        };
+        let pid = rest
+            .rsplitn(3, '-')
+            .nth(1)
+            .and_then(|p| p.parse::<u32>().ok());
+        if let Some(pid) = pid {
+            if Path::new("/proc/self").exists() && !Path::new(&format!("/proc/{pid}")).exists() {
+                let _ = fs::remove_dir_all(entry.path());
+            }
+        }
+    }
 }
 
 fn build(tmp: &Path, plan: &Plan) -> Result<()> {

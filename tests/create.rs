@@ -979,3 +979,19 @@ fn without_a_name_on_a_terminal_the_wizard_asks_for_each_value() {
     assert!(compose.contains("\"9090:8080\""), "{compose}");
     assert!(compose.contains("domain=wiz.example.com"), "{compose}");
 }
+
+#[test]
+fn a_build_folder_left_by_a_killed_create_is_swept_by_the_next_one() {
+    let env = TestEnv::new();
+    // pid 999999999 does not exist; our own pid does, so that folder stays.
+    let dead = env.base.join(".stackwiz-new-app-999999999-123");
+    let live = env
+        .base
+        .join(format!(".stackwiz-new-app-{}-123", std::process::id()));
+    write(&dead.join("docker-compose.yml"), "x");
+    write(&live.join("docker-compose.yml"), "x");
+    env.cmd(["create", "other", "--image", "nginx", "--port", "80"])
+        .ok();
+    assert!(!dead.exists(), "abandoned build folder was kept");
+    assert!(live.exists(), "a live process's build folder was removed");
+}
