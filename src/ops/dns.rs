@@ -661,6 +661,18 @@ pub fn delete(ctx: &Ctx, req: &DnsDelete) -> Result<DnsDeleted> {
     delete_records(&cf, zone, name, deleted, kept, req.dry_run)
 }
 
+/// Special-use names (RFC 6761, RFC 8375, and the `.internal` TLD) that no public DNS zone
+/// can hold: a record for them is never created at, or asked of, Cloudflare.
+const SPECIAL_USE: &[&str] = &["localhost", "local", "test", "example", "invalid", "internal", "home.arpa"];
+
+/// Whether a Cloudflare zone could hold `domain` (false for `app.localhost` and the like).
+pub fn zone_could_exist(domain: &str) -> bool {
+    let domain = domain.trim_end_matches('.').to_ascii_lowercase();
+    !SPECIAL_USE
+        .iter()
+        .any(|s| domain == *s || domain.ends_with(&format!(".{s}")))
+}
+
 /// Delete the records at `domain` owned by `stackwiz:<stack_name>`; others stay. Nothing
 /// there, or no zone holding the domain, is not an error (the stack may never have had
 /// DNS). Needs a token.
