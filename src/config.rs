@@ -107,6 +107,10 @@ pub struct Entry {
 #[derive(Clone, Debug)]
 pub struct DnsConfig {
     pub token: Option<Token>,
+    /// Why a configured token could not be read (an empty or unreadable token file), as
+    /// (message, hint). Kept until a DNS operation asks for the token, so that a DNS-only
+    /// setting never breaks the commands that need no token.
+    pub token_problem: Option<(String, String)>,
     pub api_url: String,
     pub ip_services: Vec<String>,
     pub public_ip: Option<String>,
@@ -227,6 +231,19 @@ impl Config {
             "STACKWIZ_TRAEFIK_CERTRESOLVER",
             || "cf".into(),
         );
+        // These go into compose files: hold them to Docker's and Traefik's name rules so no
+        // setting can inject YAML.
+        r.check("network", &network, "[A-Za-z0-9][A-Za-z0-9_.-]*", |c, i| {
+            c.is_ascii_alphanumeric() || (i > 0 && matches!(c, '_' | '.' | '-'))
+        })?;
+        for (key, value) in [
+            ("traefik_entrypoint", &entrypoint),
+            ("traefik_certresolver", &certresolver),
+        ] {
+            r.check(key, value, "[A-Za-z0-9_-]+", |c, _| {
+                c.is_ascii_alphanumeric() || matches!(c, '_' | '-')
+            })?;
+        }
         let docker = r.pick("docker", None, "STACKWIZ_DOCKER", || "docker".into());
         let context = r.pick_opt(
             "context",
@@ -278,12 +295,16 @@ impl Config {
             .unwrap_or_else(|| PathBuf::from("/tmp"))
             .join("stackwiz");
 
-        let token = find_token(env, &file, &base_dir)?;
+        let (token, token_problem) = match find_token(env, &file, &base_dir) {
+            Ok(t) => (t, None),
+            Err(e) => (None, Some((e.to_string(), e.hint().unwrap_or_default()))),
+        };
         r.entries.push(Entry {
             key: "dns.api_token",
-            value: match &token {
-                Some(t) => format!("set (from {})", t.source),
-                None => "not set".into(),
+            value: match (&token, &token_problem) {
+                (Some(t), _) => format!("set (from {})", t.source),
+                (None, Some((problem, _))) => format!("unusable: {problem}"),
+                (None, None) => "not set".into(),
             },
             source: token
                 .as_ref()
@@ -323,6 +344,7 @@ impl Config {
             docker_host: env.get("DOCKER_HOST").map(String::from),
             dns: DnsConfig {
                 token,
+                token_problem,
                 api_url: api_url.trim_end_matches('/').to_string(),
                 ip_services,
                 public_ip,
@@ -343,9 +365,18 @@ impl Config {
         self.base_dir.join(TRASH_DIR)
     }
 
-    /// The token, or the error that says how to set one.
+    /// The token, or the error that says why there is none and how to set one.
     pub fn token(&self) -> Result<&Token> {
-        self.dns.token.as_ref().ok_or(Error::NoToken)
+        match (&self.dns.token, &self.dns.token_problem) {
+            (Some(t), _) => Ok(t),
+            (None, Some((message, hint))) => Err(Error::with_hint(message.clone(), hint.clone())),
+            (None, None) => Err(Error::NoToken),
+        }
+    }
+
+    /// Whether the user configured a token at all (usable or not).
+    pub fn token_configured(&self) -> bool {
+        self.dns.token.is_some() || self.dns.token_problem.is_some()
     }
 }
 
@@ -359,6 +390,34 @@ struct Resolver<'a> {
 }
 
 impl Resolver<'_> {
+    /// A resolved value must be 1-128 characters each passing `ok(char, index)`; the error
+    /// names the setting, where the value came from and the rule.
+    fn check(
+        &self,
+        key: &str,
+        value: &str,
+        rule: &str,
+        ok: impl Fn(char, usize) -> bool,
+    ) -> Result<()> {
+        let valid = !value.is_empty()
+            && value.len() <= 128
+            && value.chars().enumerate().all(|(i, c)| ok(c, i));
+        if valid {
+            return Ok(());
+        }
+        let source = self
+            .entries
+            .iter()
+            .rev()
+            .find(|e| e.key == key)
+            .map(|e| e.source.clone())
+            .unwrap_or_default();
+        Err(Error::invalid(
+            format!("{key} (from {source})"),
+            format!("`{}` must match {rule}", crate::validate::printable(value)),
+        ))
+    }
+
     fn pick_opt(
         &mut self,
         key: &'static str,

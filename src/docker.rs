@@ -345,6 +345,15 @@ impl Docker {
         cmd.args(["logs", "--no-color", "--tail"])
             .arg(tail.to_string());
         if let Some(s) = since {
+            if let Compose::Standalone(path) = self.compose_kind()? {
+                return Err(Error::with_hint(
+                    format!(
+                        "--since needs Compose v2; {} (v1) has no such option",
+                        path.display()
+                    ),
+                    "install the Compose v2 plugin, or drop --since and use --tail",
+                ));
+            }
             cmd.arg("--since").arg(s);
         }
         if follow {

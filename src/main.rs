@@ -41,6 +41,6 @@ fn report(e: &Error, json: bool) {
             "ok": false,
             "error": { "kind": e.kind(), "message": e.to_string(), "hint": e.hint(), "exit_code": e.exit_code() }
         });
-        println!("{body}");
+        let _ = cli::write_stdout(format!("{body}\n").as_bytes());
     }
 }

@@ -84,13 +84,23 @@ impl Plan {
 /// found (not just the first), so `validate_stack` can report them all.
 pub fn plan(cfg: &Config, req: &CreateRequest) -> Result<Plan> {
     let mut problems = Vec::new();
-    problems.extend((validate::stack_name(&req.name)).err());
+    match validate::stack_name(&req.name) {
+        // Checked again, race-free, when the stack is moved into place.
+        Ok(()) => match refuse_existing(&req.name, &cfg.base_dir.join(&req.name)) {
+            Err(e @ Error::StackExists { .. }) => problems.push(e),
+            // Not a problem with the request: the base dir itself is unusable.
+            Err(e) => return Err(e),
+            Ok(()) => {}
+        },
+        Err(e) => problems.push(e),
+    }
     let kind = match template::find(cfg, &req.kind) {
         Ok(k) => Some(k),
-        Err(e) => {
+        Err(e @ Error::Invalid { .. }) => {
             problems.push(e);
             None
         }
+        Err(e) => return Err(e),
     };
     let spec = kind.as_ref().map(|k| k.spec);
     let image = req
@@ -104,6 +114,19 @@ pub fn plan(cfg: &Config, req: &CreateRequest) -> Result<Plan> {
             format!("type `{}` needs an image (--image)", req.kind),
         )),
         None => {}
+    }
+    let kind_name = &req.kind;
+    if req.port.is_some() && spec.is_some_and(|s| !s.takes_port) {
+        problems.push(Error::invalid(
+            "port",
+            format!("type `{kind_name}` does not take --port (its port is fixed by the template)"),
+        ));
+    }
+    if req.host_port.is_some() && spec.is_some_and(|s| !s.takes_host_port) {
+        problems.push(Error::invalid(
+            "host_port",
+            format!("type `{kind_name}` publishes no host port; use --type standalone for that"),
+        ));
     }
     let mut port = spec.and_then(|s| s.port);
     match req.port.map(|p| validate::port("port", p)) {
@@ -126,10 +149,7 @@ pub fn plan(cfg: &Config, req: &CreateRequest) -> Result<Plan> {
     } else if spec.is_some_and(|s| s.host_port) {
         host_port = port;
     }
-    let domain = req
-        .domain
-        .clone()
-        .unwrap_or_else(|| format!("{}.{}", req.name, cfg.default_domain));
+    let domain = domain_of(cfg, req);
     if req.domain.is_some() || validate::stack_name(&req.name).is_ok() {
         problems.extend((validate::domain("domain", &domain)).err());
     }
@@ -203,7 +223,14 @@ pub fn plan(cfg: &Config, req: &CreateRequest) -> Result<Plan> {
     })
 }
 
-fn one_or_many(mut problems: Vec<Error>) -> Error {
+/// The stack's hostname: `--domain`, else NAME.DEFAULT_DOMAIN.
+pub fn domain_of(cfg: &Config, req: &CreateRequest) -> String {
+    req.domain
+        .clone()
+        .unwrap_or_else(|| format!("{}.{}", req.name, cfg.default_domain))
+}
+
+pub fn one_or_many(mut problems: Vec<Error>) -> Error {
     if problems.len() == 1 {
         problems.remove(0)
     } else {
@@ -236,8 +263,8 @@ pub fn write(cfg: &Config, plan: &Plan) -> Result<()> {
 /// Hidden folders where new stacks are built: `.stackwiz-new-NAME-PID-NANOS`.
 const TMP_PREFIX: &str = ".stackwiz-new-";
 
-/// Remove build folders left by a create that was killed (its process is gone), so an
-/// interrupted create leaves nothing behind for long. A live process's folder is kept.
+/// Remove build folders left by a create that was killed (its process gone, the folder an
+/// hour old), so an interrupted create leaves nothing behind for long.
 fn sweep_abandoned(base: &Path) {
     let Ok(entries) = fs::read_dir(base) else {
         return;
@@ -247,11 +274,16 @@ fn sweep_abandoned(base: &Path) {
         let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(TMP_PREFIX)) else {
             continue;
         };
-        let pid = rest
-            .rsplitn(3, '-')
-            .nth(1)
-            .and_then(|p| p.parse::<u32>().ok());
-        if let Some(pid) = pid {
+        let pid = rest.rsplit('-').nth(1).and_then(|p| p.parse::<u32>().ok());
+        // An hour old and its process gone: a create in another PID namespace (stackwiz in a
+        // container sharing the base dir) looks gone from here but is never that slow.
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age.as_secs() > 3600);
+        if let (Some(pid), true) = (pid, old) {
             if Path::new("/proc/self").exists() && !Path::new(&format!("/proc/{pid}")).exists() {
                 let _ = fs::remove_dir_all(entry.path());
             }

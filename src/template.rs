@@ -30,6 +30,10 @@ pub struct Spec {
     /// Whether `--image` / `--port` must be given (no default, and the template needs them).
     pub needs_image: bool,
     pub needs_port: bool,
+    /// Whether `--port` / `--host-port` mean anything to this type (else they are refused
+    /// rather than silently ignored or, worse, half-applied).
+    pub takes_port: bool,
+    pub takes_host_port: bool,
     /// Whether the type routes through Traefik (and so needs a domain and the proxy network).
     pub traefik: bool,
     /// Whether the type publishes a host port (`--host-port`).
@@ -46,6 +50,8 @@ const USER_SPEC: Spec = Spec {
     port: None,
     needs_image: false,
     needs_port: false,
+    takes_port: true,
+    takes_host_port: true,
     traefik: true,
     host_port: false,
     folders: &[],
@@ -76,6 +82,8 @@ const EMBEDDED: &[Embedded] = &[
             port: None,
             needs_image: true,
             needs_port: true,
+            takes_port: true,
+            takes_host_port: false,
             traefik: true,
             host_port: false,
             folders: &[],
@@ -92,6 +100,8 @@ const EMBEDDED: &[Embedded] = &[
             port: Some(8090),
             needs_image: false,
             needs_port: false,
+            takes_port: false,
+            takes_host_port: false,
             traefik: true,
             host_port: false,
             folders: &["pb_data", "pb_public", "pb_migrations", "pb_hooks"],
@@ -108,6 +118,8 @@ const EMBEDDED: &[Embedded] = &[
             port: None,
             needs_image: true,
             needs_port: true,
+            takes_port: true,
+            takes_host_port: true,
             traefik: false,
             host_port: true,
             folders: &[],
@@ -125,6 +137,8 @@ const EMBEDDED: &[Embedded] = &[
             port: None,
             needs_image: false,
             needs_port: false,
+            takes_port: false,
+            takes_host_port: false,
             traefik: false,
             host_port: false,
             folders: &[],

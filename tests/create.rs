@@ -52,7 +52,7 @@ fn create_writes_a_generic_stack_and_says_what_to_do_next() {
     assert!(out.stdout.contains("Next: stackwiz start whoami"), "{out}");
     let compose = std::fs::read_to_string(env.stack("whoami").join("docker-compose.yml")).unwrap();
     for needle in [
-        "image: traefik/whoami",
+        "image: \"traefik/whoami\"",
         "container_name: whoami",
         "restart: unless-stopped",
         "traefik.enable=true",
@@ -112,7 +112,7 @@ fn dry_run_prints_the_files_hides_env_values_and_writes_nothing() {
         .ok();
     assert!(
         out.stdout
-            .contains("image: ghcr.io/muchobien/pocketbase:latest"),
+            .contains("image: \"ghcr.io/muchobien/pocketbase:latest\""),
         "{out}"
     );
     assert!(out.stdout.contains("PB_ENCRYPTION_KEY=****"), "{out}");
@@ -988,10 +988,266 @@ fn a_build_folder_left_by_a_killed_create_is_swept_by_the_next_one() {
     let live = env
         .base
         .join(format!(".stackwiz-new-app-{}-123", std::process::id()));
-    write(&dead.join("docker-compose.yml"), "x");
-    write(&live.join("docker-compose.yml"), "x");
+    let recent_dead = env.base.join(".stackwiz-new-app-999999998-123");
+    for dir in [&dead, &live, &recent_dead] {
+        write(&dir.join("docker-compose.yml"), "x");
+    }
+    // Two hours old (touch -d), except `recent_dead`.
+    for dir in [&dead, &live] {
+        env.program("touch", ["-d", "2 hours ago", dir.to_str().unwrap()])
+            .ok();
+    }
     env.cmd(["create", "other", "--image", "nginx", "--port", "80"])
         .ok();
     assert!(!dead.exists(), "abandoned build folder was kept");
     assert!(live.exists(), "a live process's build folder was removed");
+    assert!(recent_dead.exists(), "a recent build folder was removed");
+}
+
+#[test]
+fn an_ipv6_registry_image_is_quoted_so_compose_reads_it_back() {
+    require_compose();
+    let env = TestEnv::new();
+    env.cmd([
+        "create",
+        "v6",
+        "--image",
+        "[::1]:5000/app:1",
+        "--port",
+        "80",
+    ])
+    .ok();
+    assert_eq!(
+        compose_config(&env, "v6")["services"]["v6"]["image"],
+        "[::1]:5000/app:1"
+    );
+}
+
+#[test]
+fn settings_that_reach_the_yaml_are_held_to_their_name_rules() {
+    let mut env = TestEnv::new();
+    for (var, value, key) in [
+        (
+            "STACKWIZ_DOCKER_NETWORK",
+            "x\n    driver_opts: {a: b}",
+            "network (from env STACKWIZ_DOCKER_NETWORK)",
+        ),
+        (
+            "STACKWIZ_TRAEFIK_ENTRYPOINT",
+            "web\"",
+            "traefik_entrypoint (from env STACKWIZ_TRAEFIK_ENTRYPOINT)",
+        ),
+        (
+            "STACKWIZ_TRAEFIK_CERTRESOLVER",
+            "le resolver",
+            "traefik_certresolver (from env STACKWIZ_TRAEFIK_CERTRESOLVER)",
+        ),
+    ] {
+        env.set(var, value);
+        let out = env
+            .cmd(["create", "app", "--image", "nginx", "--port", "80"])
+            .fails(2);
+        assert!(
+            out.stderr.starts_with(&format!("error: invalid {key}: ")),
+            "{out}"
+        );
+        env.unset(var);
+    }
+    let out = env.cmd(["--network", "bad net", "list"]).fails(2);
+    assert!(
+        out.stderr.contains("invalid network (from flag --network)"),
+        "{out}"
+    );
+    assert!(env.base_entries().is_empty());
+}
+
+#[test]
+fn an_unusable_token_file_only_matters_to_dns() {
+    let mut env = TestEnv::new();
+    env.set("STACKWIZ_CF_API_TOKEN_FILE", env.path("missing-token"));
+    env.cmd(["templates"]).ok();
+    env.cmd(["create", "app", "--image", "nginx", "--port", "80"])
+        .ok();
+    let cfg = env.cmd(["config"]).ok();
+    assert!(
+        cfg.stdout
+            .contains("dns.api_token         unusable: cannot read token file"),
+        "{cfg}"
+    );
+    let out = env.cmd(["dns", "list"]).fails(1);
+    assert!(out.stderr.contains("cannot read token file"), "{out}");
+}
+
+#[test]
+fn a_dry_run_of_an_existing_stack_says_it_exists() {
+    let env = TestEnv::new();
+    env.cmd(["create", "m1", "--image", "nginx", "--port", "80"])
+        .ok();
+    let out = env
+        .cmd([
+            "create",
+            "m1",
+            "--image",
+            "nginx",
+            "--port",
+            "80",
+            "--dry-run",
+        ])
+        .fails(1);
+    assert!(out.stderr.contains("stack m1 already exists"), "{out}");
+}
+
+#[test]
+fn dns_needs_a_real_domain_and_a_token_before_anything_is_written() {
+    let mut env = TestEnv::new();
+    let out = env
+        .cmd(["create", "d1", "--image", "nginx", "--port", "80", "--dns"])
+        .output();
+    assert_ne!(out.code, 0, "{out}");
+    assert!(
+        out.stderr.contains("d1.localhost is a special-use name"),
+        "{out}"
+    );
+    assert!(
+        out.stderr.contains("Cloudflare API token not configured"),
+        "{out}"
+    );
+    env.set("STACKWIZ_CF_API_TOKEN", "tok-abc-123");
+    let out = env
+        .cmd(["create", "d1", "--image", "nginx", "--port", "80", "--dns"])
+        .fails(2);
+    assert!(out.stderr.contains("--domain d1.example.com"), "{out}");
+    assert!(!out.says("tok-abc-123"));
+    assert!(env.base_entries().is_empty());
+}
+
+#[test]
+fn options_a_type_does_not_use_are_refused() {
+    let env = TestEnv::new();
+    let out = env
+        .cmd(["create", "pb", "--type", "pocketbase", "--port", "9000"])
+        .fails(2);
+    assert!(
+        out.stderr
+            .contains("type `pocketbase` does not take --port"),
+        "{out}"
+    );
+    let out = env
+        .cmd([
+            "create",
+            "g",
+            "--image",
+            "nginx",
+            "--port",
+            "80",
+            "--host-port",
+            "8080",
+        ])
+        .fails(2);
+    assert!(
+        out.stderr.contains("type `generic` publishes no host port"),
+        "{out}"
+    );
+    let out = env
+        .cmd([
+            "create",
+            "t",
+            "--type",
+            "cloudflared",
+            "--env",
+            "TUNNEL_TOKEN=x",
+            "--port",
+            "1",
+        ])
+        .fails(2);
+    assert!(out.stderr.contains("does not take --port"), "{out}");
+    assert!(env.base_entries().is_empty());
+}
+
+#[test]
+fn an_env_argument_without_a_key_is_refused_without_echoing_it() {
+    let env = TestEnv::new();
+    let out = env
+        .cmd([
+            "create",
+            "y",
+            "--image",
+            "nginx",
+            "--port",
+            "80",
+            "--env",
+            "A=1",
+            "--env",
+            "eyJhIjoiSECRETVALUE",
+        ])
+        .fails(2);
+    assert!(out.stderr.contains("--env argument 2 has no `=`"), "{out}");
+    assert!(!out.says("SECRETVALUE"), "{out}");
+}
+
+#[test]
+fn env_files_are_read_the_way_compose_reads_them() {
+    require_compose();
+    let env = TestEnv::new();
+    let file = env.path("vars.env");
+    write(
+        &file,
+        "PLAIN=value # a comment\nSINGLE='keep $HOME # and this'\nDOUBLE=\"say \\\"hi\\\" \\\\ \\$5\"\nHASH=a#b\n",
+    );
+    env.cmd([
+        "create",
+        "ef",
+        "--image",
+        "nginx",
+        "--port",
+        "80",
+        "--env-file",
+        file.to_str().unwrap(),
+    ])
+    .ok();
+    let e = &compose_config(&env, "ef")["services"]["ef"]["environment"];
+    let get = |k: &str| e[k].as_str().map(|v| v.replace("$$", "$"));
+    assert_eq!(get("PLAIN").as_deref(), Some("value"));
+    assert_eq!(get("SINGLE").as_deref(), Some("keep $HOME # and this"));
+    assert_eq!(get("DOUBLE").as_deref(), Some("say \"hi\" \\ $5"));
+    assert_eq!(get("HASH").as_deref(), Some("a#b"));
+    for (line, why) in [
+        ("A=$HOME\n", "interpolated by Compose"),
+        ("A=\"${X}\"\n", "interpolated by Compose"),
+        ("A='open\n", "unclosed single quote"),
+        ("A=\"x\" y\n", "text after the closing quote"),
+    ] {
+        write(&file, line);
+        let out = env
+            .cmd([
+                "create",
+                "ef2",
+                "--image",
+                "nginx",
+                "--port",
+                "80",
+                "--env-file",
+                file.to_str().unwrap(),
+            ])
+            .fails(2);
+        assert!(
+            out.stderr.contains("line 1") && out.stderr.contains(why),
+            "{line:?}:\n{out}"
+        );
+    }
+}
+
+#[test]
+fn a_json_error_on_a_closed_pipe_is_no_panic() {
+    let env = TestEnv::new();
+    let mut run = env.cmd(["--json", "create", "x", "--port", "0"]);
+    run.cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = run.cmd.spawn().unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
 }

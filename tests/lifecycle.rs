@@ -1425,3 +1425,48 @@ fn remove_asks_on_a_terminal_and_only_a_yes_goes_ahead() {
     assert!(!env.stack(&name).exists());
     assert!(project_containers(&name).is_empty());
 }
+
+#[test]
+fn a_dns_failure_does_not_keep_create_from_starting_the_stack() {
+    let lab = Lab::new();
+    let mut env = TestEnv::new();
+    env.set("STACKWIZ_BASE_DIR", &lab.env.base)
+        .set("STACKWIZ_DOCKER_NETWORK", &lab.net)
+        // Cloudflare stays on a closed loopback port: every request fails at once.
+        .set("STACKWIZ_CF_API_TOKEN", "tok-unused-9")
+        .set("STACKWIZ_PUBLIC_IP", "93.184.216.34")
+        .set("STACKWIZ_HTTP_TIME_SCALE", "0.01");
+    let name = lab.name("dnsfail");
+    let domain = format!("{name}.example.com");
+    let out = env
+        .cmd([
+            "create",
+            &name,
+            "--type",
+            "echo",
+            "--image",
+            &test_image(),
+            "--port",
+            "8080",
+            "--domain",
+            &domain,
+            "--dns",
+            "--start",
+        ])
+        .fails(1);
+    assert!(
+        out.stderr.contains(&format!(
+            "error: stack {name} was created at {} and it was started, but ",
+            lab.env.stack(&name).display()
+        )),
+        "{out}"
+    );
+    assert!(
+        out.stderr.contains(&format!(
+            "retry with: stackwiz dns create {domain} --stack {name}"
+        )),
+        "{out}"
+    );
+    assert!(!out.says("tok-unused-9"));
+    assert_eq!(only_service(&lab.status(&name))["state"], "running");
+}

@@ -363,7 +363,7 @@ pub fn emit<R: Report>(json: bool, report: &R) -> Result<()> {
 }
 
 /// Write to stdout; a closed pipe (`| head`) is not an error.
-fn write_stdout(bytes: &[u8]) -> Result<()> {
+pub fn write_stdout(bytes: &[u8]) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match out.write_all(bytes).and_then(|()| out.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
@@ -429,14 +429,12 @@ fn create_request(ctx: &Ctx, args: CreateArgs) -> Result<CreateRequest> {
             env.insert(k, v);
         }
     }
-    for pair in &args.env {
+    for (i, pair) in args.env.iter().enumerate() {
+        // The argument may well be a secret pasted without its key: never echo it.
         let (k, v) = pair.split_once('=').ok_or_else(|| {
             Error::invalid(
                 "env",
-                format!(
-                    "`{}` must be KEY=VALUE",
-                    crate::validate::printable(pair.split('=').next().unwrap_or(""))
-                ),
+                format!("--env argument {} has no `=`; write KEY=VALUE", i + 1),
             )
         })?;
         env.insert(k.to_string(), v.to_string());
@@ -482,40 +480,26 @@ fn wizard(ctx: &Ctx, req: &mut CreateRequest) -> Result<()> {
         }
         eprintln!("  unknown type `{}`", req.kind);
     }
-    let info = types
-        .templates
-        .iter()
-        .find(|t| t.name == req.kind)
-        .expect("chosen from the list");
-    let image = prompt(
-        "Image",
-        info.default_image.as_deref().or(req.image.as_deref()),
-    )?;
+    let spec = crate::template::find(&ctx.cfg, &req.kind)?.spec;
+    let image = prompt("Image", spec.image.or(req.image.as_deref()))?;
     req.image = (!image.is_empty()).then_some(image);
-    let default_port = info.default_port.map(|p| p.to_string());
-    if req.kind != "cloudflared" {
-        let port = prompt("Container port", default_port.as_deref())?;
-        req.port = if port.is_empty() {
-            None
-        } else {
-            Some(
-                port.parse()
-                    .map_err(|_| Error::invalid("port", format!("`{port}` is not a number")))?,
-            )
-        };
+    if spec.takes_port {
+        let default = spec.port.map(|p| p.to_string());
+        req.port = ask_port("Container port", default.as_deref())?;
     }
-    if info.name == "standalone" {
-        let hp = prompt("Host port", req.port.map(|p| p.to_string()).as_deref())?;
-        req.host_port = hp.parse().ok();
+    if spec.takes_host_port {
+        let default = req.port.map(|p| p.to_string());
+        req.host_port = ask_port("Host port", default.as_deref())?;
     }
     let domain = prompt(
         "Domain",
         Some(&format!("{}.{}", req.name, ctx.cfg.default_domain)),
     )?;
     req.domain = Some(domain);
-    for key in &info.required_env {
-        let v = prompt(key, None)?;
-        req.env.insert(key.clone(), v);
+    for key in spec.required_env {
+        // Required values are secrets (TUNNEL_TOKEN): read them without echo.
+        let v = prompt_secret(key)?;
+        req.env.insert(key.to_string(), v);
     }
     req.start = matches!(
         prompt("Start it now? (y/N)", Some("n"))?
@@ -526,8 +510,53 @@ fn wizard(ctx: &Ctx, req: &mut CreateRequest) -> Result<()> {
     Ok(())
 }
 
-/// `--env-file`: KEY=VALUE lines; `#` comments, blank lines and `export ` allowed; one level
-/// of matching quotes stripped.
+/// Ask for a port until the answer is empty (no port) or valid.
+fn ask_port(question: &str, default: Option<&str>) -> Result<Option<u32>> {
+    loop {
+        let answer = prompt(question, default)?;
+        if answer.is_empty() {
+            return Ok(None);
+        }
+        match answer
+            .parse::<u32>()
+            .map_err(|_| {
+                Error::invalid(
+                    "port",
+                    format!("`{}` is not a number", crate::validate::printable(&answer)),
+                )
+            })
+            .and_then(|p| crate::validate::port("port", p))
+        {
+            Ok(p) => return Ok(Some(u32::from(p))),
+            Err(e) => eprintln!("  {e}"),
+        }
+    }
+}
+
+/// Like [`prompt`], with the terminal's echo off so the answer is not shown.
+fn prompt_secret(question: &str) -> Result<String> {
+    use std::os::fd::AsRawFd;
+    let fd = std::io::stdin().as_raw_fd();
+    // SAFETY: termios is plain data; tcgetattr/tcsetattr only read and write it for `fd`.
+    let mut saved: libc::termios = unsafe { std::mem::zeroed() };
+    let have_tty = unsafe { libc::tcgetattr(fd, &mut saved) } == 0;
+    if have_tty {
+        let mut quiet = saved;
+        quiet.c_lflag &= !libc::ECHO;
+        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &quiet) };
+    }
+    let answer = prompt(&format!("{question} (not shown)"), None);
+    if have_tty {
+        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &saved) };
+        eprintln!();
+    }
+    answer
+}
+
+/// `--env-file`: KEY=VALUE lines read the way Compose reads a `.env` file: `#` comments,
+/// blank lines and `export ` allowed; 'single quotes' literal; "double quotes" with `\\`,
+/// `\"` and `\$` escapes; unquoted values end at ` #`. A `$` that Compose would interpolate
+/// is refused rather than read differently from Compose.
 fn read_env_file(path: &std::path::Path) -> Result<Vec<(String, String)>> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io("read env file", path, e))?;
     let mut pairs = Vec::new();
@@ -543,14 +572,68 @@ fn read_env_file(path: &std::path::Path) -> Result<Vec<(String, String)>> {
                 format!("{} line {}: expected KEY=VALUE", path.display(), i + 1),
             ));
         };
-        let v = v.trim();
-        let v = ['"', '\'']
-            .iter()
-            .find_map(|q| v.strip_prefix(*q).and_then(|r| r.strip_suffix(*q)))
-            .unwrap_or(v);
-        pairs.push((k.trim().to_string(), v.to_string()));
+        let at = |why: &str| {
+            Error::invalid(
+                "env-file",
+                format!("{} line {}: {why}", path.display(), i + 1),
+            )
+        };
+        pairs.push((
+            k.trim().to_string(),
+            dotenv_value(v.trim_start()).map_err(at)?,
+        ));
     }
     Ok(pairs)
+}
+
+/// One value of a `.env` line, as Compose reads it (see [`read_env_file`]).
+fn dotenv_value(raw: &str) -> std::result::Result<String, &'static str> {
+    const DOLLAR: &str = "a `$` here would be interpolated by Compose; single-quote the value \
+                          (or write \\$ inside double quotes)";
+    let rest_ok = |rest: &str| {
+        let rest = rest.trim_start();
+        rest.is_empty() || rest.starts_with('#')
+    };
+    if let Some(inner) = raw.strip_prefix('\'') {
+        let end = inner.find('\'').ok_or("unclosed single quote")?;
+        return if rest_ok(&inner[end + 1..]) {
+            Ok(inner[..end].to_string())
+        } else {
+            Err("text after the closing quote")
+        };
+    }
+    if let Some(inner) = raw.strip_prefix('"') {
+        let mut out = String::new();
+        let mut chars = inner.char_indices();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '"' => {
+                    return if rest_ok(&inner[i + 1..]) {
+                        Ok(out)
+                    } else {
+                        Err("text after the closing quote")
+                    }
+                }
+                '$' => return Err(DOLLAR),
+                '\\' => match chars.next() {
+                    Some((_, e @ ('\\' | '"' | '$'))) => out.push(e),
+                    Some((_, 'n')) => out.push('\n'),
+                    Some((_, other)) => {
+                        out.push('\\');
+                        out.push(other);
+                    }
+                    None => return Err("unclosed double quote"),
+                },
+                c => out.push(c),
+            }
+        }
+        return Err("unclosed double quote");
+    }
+    let value = raw.split(" #").next().unwrap_or_default().trim_end();
+    if value.contains('$') {
+        return Err(DOLLAR);
+    }
+    Ok(value.to_string())
 }
 
 /// The man page, generated from these definitions.

@@ -663,7 +663,15 @@ pub fn delete(ctx: &Ctx, req: &DnsDelete) -> Result<DnsDeleted> {
 
 /// Special-use names (RFC 6761, RFC 8375, and the `.internal` TLD) that no public DNS zone
 /// can hold: a record for them is never created at, or asked of, Cloudflare.
-const SPECIAL_USE: &[&str] = &["localhost", "local", "test", "example", "invalid", "internal", "home.arpa"];
+const SPECIAL_USE: &[&str] = &[
+    "localhost",
+    "local",
+    "test",
+    "example",
+    "invalid",
+    "internal",
+    "home.arpa",
+];
 
 /// Whether a Cloudflare zone could hold `domain` (false for `app.localhost` and the like).
 pub fn zone_could_exist(domain: &str) -> bool {

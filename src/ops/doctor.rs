@@ -234,12 +234,16 @@ pub fn doctor(ctx: &Ctx, fix: bool) -> Doctor {
         },
     ));
 
-    let token = match &cfg.dns.token {
-        None => Err((
+    let token = match cfg.token() {
+        Err(crate::error::Error::NoToken) => Err((
             "Cloudflare API token not configured (needed only for DNS)".to_string(),
             "export STACKWIZ_CF_API_TOKEN=... (see stackwiz config)".to_string(),
         )),
-        Some(t) => match super::dns::verify_token(cfg) {
+        Err(e) => Err((
+            first_line(&e.to_string()),
+            e.hint().unwrap_or_else(|| "see stackwiz config".into()),
+        )),
+        Ok(t) => match super::dns::verify_token(cfg) {
             Ok(status) => Ok(format!("found ({}), {status}", t.source)),
             Err(e) => Err((
                 format!("found ({}) but {}", t.source, first_line(&e.to_string())),

@@ -93,7 +93,26 @@ impl Report for Created {
 /// start it when asked. A failure after the files are written keeps the stack and says how
 /// to retry.
 pub fn create(ctx: &Ctx, req: &CreateRequest, dry_run: bool) -> Result<Created> {
-    let plan = stack::plan(&ctx.cfg, req)?;
+    let planned = stack::plan(&ctx.cfg, req);
+    let dns_problems = if req.dns {
+        dns_prerequisites(ctx, req)
+    } else {
+        Vec::new()
+    };
+    let plan = match (planned, dns_problems.is_empty()) {
+        (Ok(plan), true) => plan,
+        (Ok(_), false) => return Err(stack::one_or_many(dns_problems)),
+        (Err(e), true) => return Err(e),
+        (Err(Error::InvalidMany(mut all)), false) => {
+            all.extend(dns_problems);
+            return Err(Error::InvalidMany(all));
+        }
+        (Err(e), false) => {
+            let mut all = vec![e];
+            all.extend(dns_problems);
+            return Err(Error::InvalidMany(all));
+        }
+    };
     let mut report = Created {
         name: plan.name.clone(),
         kind: plan.kind.clone(),
@@ -118,27 +137,84 @@ pub fn create(ctx: &Ctx, req: &CreateRequest, dry_run: bool) -> Result<Created> 
         return Ok(report);
     }
     stack::write(&ctx.cfg, &plan)?;
-    let done = format!("stack {} was created at {}", plan.name, plan.path.display());
+    // After the write, each step is tried even when the other failed: a DNS outage must not
+    // keep a stack from starting. Failures keep the stack and name their retry commands.
+    let mut failed: Vec<(Error, String)> = Vec::new();
+    let mut done = vec![format!(
+        "stack {} was created at {}",
+        plan.name,
+        plan.path.display()
+    )];
     if req.dns {
-        let change = super::dns::create_for_stack(ctx, &plan.name, &plan.domain).map_err(|e| {
-            Error::Partial {
-                done: done.clone(),
-                source: Box::new(e),
-                retry: format!("stackwiz dns create {} --stack {}", plan.domain, plan.name),
+        match super::dns::create_for_stack(ctx, &plan.name, &plan.domain) {
+            Ok(change) => {
+                report.dns = Some(serde_json::to_value(change).unwrap_or_default());
+                done.push(format!("its DNS record for {} is in place", plan.domain));
             }
-        })?;
-        report.dns = Some(serde_json::to_value(change).unwrap_or_default());
+            Err(e) => failed.push((
+                e,
+                format!("stackwiz dns create {} --stack {}", plan.domain, plan.name),
+            )),
+        }
     }
     if req.start {
-        start_stack(ctx, &plan.name, &plan.path).map_err(|e| Error::Partial {
-            done: done.clone(),
-            source: Box::new(e),
-            retry: format!("stackwiz start {}", plan.name),
-        })?;
-        report.started = true;
-        report.next = format!("stackwiz status {}", plan.name);
+        match start_stack(ctx, &plan.name, &plan.path) {
+            Ok(_) => {
+                report.started = true;
+                report.next = format!("stackwiz status {}", plan.name);
+                done.push("it was started".into());
+            }
+            Err(e) => failed.push((e, format!("stackwiz start {}", plan.name))),
+        }
     }
-    Ok(report)
+    let done = done.join(" and ");
+    match failed.len() {
+        0 => Ok(report),
+        1 => {
+            let (source, retry) = failed.remove(0);
+            Err(Error::Partial {
+                done,
+                source: Box::new(source),
+                retry,
+            })
+        }
+        _ => {
+            let message = failed
+                .iter()
+                .map(|(e, _)| e.to_string())
+                .collect::<Vec<_>>()
+                .join("; and ");
+            let retry = failed
+                .iter()
+                .map(|(_, r)| r.as_str())
+                .collect::<Vec<_>>()
+                .join(" && ");
+            Err(Error::Partial {
+                done,
+                source: Box::new(Error::other(message)),
+                retry,
+            })
+        }
+    }
+}
+
+/// `--dns` needs a name a Cloudflare zone can hold and a usable token; found before
+/// anything is written.
+fn dns_prerequisites(ctx: &Ctx, req: &CreateRequest) -> Vec<Error> {
+    let mut problems = Vec::new();
+    let domain = stack::domain_of(&ctx.cfg, req);
+    if !super::dns::zone_could_exist(&domain) {
+        problems.push(Error::invalid(
+            "dns",
+            format!(
+                "{domain} is a special-use name that no DNS zone can hold; give the stack a \
+                 real hostname with --domain (e.g. --domain {}.example.com) or drop --dns",
+                req.name
+            ),
+        ));
+    }
+    problems.extend(ctx.cfg.token().err());
+    problems
 }
 
 /// What `validate_stack` reports: the plan, or every problem.
@@ -164,26 +240,30 @@ impl Report for Validation {
 
 /// A dry run that reports every validation problem instead of failing on them.
 pub fn validate(ctx: &Ctx, req: &CreateRequest) -> Result<Validation> {
-    match create(ctx, req, true) {
-        Ok(created) => Ok(Validation {
+    // A dry run writes nothing, so whatever stops it is a problem with the request.
+    Ok(match create(ctx, req, true) {
+        Ok(created) => Validation {
             valid: true,
             problems: Vec::new(),
             would_create: Some(created),
-        }),
-        Err(Error::InvalidMany(errors)) => Ok(Validation {
+        },
+        Err(Error::InvalidMany(errors)) => Validation {
             valid: false,
             problems: errors.iter().map(ToString::to_string).collect(),
             would_create: None,
-        }),
-        Err(e @ (Error::Invalid { .. } | Error::Template { .. } | Error::Permission { .. })) => {
-            Ok(Validation {
+        },
+        Err(e) => {
+            let problem = match e.hint() {
+                Some(hint) => format!("{e} ({hint})"),
+                None => e.to_string(),
+            };
+            Validation {
                 valid: false,
-                problems: vec![e.to_string()],
+                problems: vec![problem],
                 would_create: None,
-            })
+            }
         }
-        Err(e) => Err(e),
-    }
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -748,7 +828,7 @@ pub fn remove(ctx: &Ctx, req: &RemoveRequest) -> Result<Removed> {
         volumes_removed: req.volumes,
         dns: None,
     };
-    if let (false, Some(domain), Some(_)) = (req.keep_dns, &meta.domain, &ctx.cfg.dns.token) {
+    if let (false, Some(domain), true) = (req.keep_dns, &meta.domain, ctx.cfg.token_configured()) {
         let change =
             super::dns::delete_for_stack(ctx, &meta.name, domain).map_err(|e| Error::Partial {
                 done: format!("stack {} was removed", meta.name),
