@@ -833,7 +833,7 @@ pub fn remove(ctx: &Ctx, req: &RemoveRequest) -> Result<Removed> {
             super::dns::delete_for_stack(ctx, &meta.name, domain).map_err(|e| Error::Partial {
                 done: format!("stack {} was removed", meta.name),
                 source: Box::new(e),
-                retry: format!("stackwiz dns delete {domain}"),
+                retry: format!("stackwiz dns delete {domain} --stack {} --yes", meta.name),
             })?;
         report.dns = Some(serde_json::to_value(change).unwrap_or_default());
     }
