@@ -21,7 +21,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::config::{DnsConfig, Secret};
+use crate::config::{Config, Secret};
 use crate::error::{Error, Result};
 use crate::http::{self, Method, Request};
 
@@ -31,6 +31,13 @@ const ZONE_CACHE_TTL: Duration = Duration::from_secs(300);
 const PER_PAGE: u32 = 100;
 /// A guard against a server whose `result_info` never ends.
 const MAX_PAGES: u32 = 1000;
+
+/// The TTLs Cloudflare accepts besides 1 (automatic): `TTL_MIN..=TTL_MAX` seconds. Below 60
+/// only Enterprise zones take them; other zones answer with code 9021.
+pub const TTL_MIN: u32 = 30;
+pub const TTL_MAX: u32 = 86400;
+/// The TTL rule in words, the one phrasing every message, help text and schema uses.
+pub const TTL_RULE: &str = "1 (automatic) or 30-86400 seconds";
 
 /// A Cloudflare zone. `name` is unknown when `STACKWIZ_CF_ZONE_ID` skipped the lookup.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -133,15 +140,17 @@ pub struct Cloudflare {
 }
 
 impl Cloudflare {
-    /// A client from the DNS configuration; `Error::NoToken` when no token is configured.
-    pub fn new(cfg: &DnsConfig) -> Result<Cloudflare> {
-        let token = cfg.token.as_ref().ok_or(Error::NoToken)?;
+    /// A client from the configuration. The token comes from [`Config::token`], so the
+    /// reason there is none (not configured, or an unreadable token file) reaches the user.
+    pub fn new(cfg: &Config) -> Result<Cloudflare> {
+        let token = cfg.token()?;
+        let dns = &cfg.dns;
         Ok(Cloudflare {
-            http: http::Client::api(cfg.http_time_scale),
-            api: cfg.api_url.trim_end_matches('/').to_string(),
+            http: http::Client::api(dns.http_time_scale),
+            api: dns.api_url.trim_end_matches('/').to_string(),
             token: token.secret.clone(),
-            zone_id: cfg.zone_id.clone(),
-            cache_file: cfg.cache_dir.join("zones.json"),
+            zone_id: dns.zone_id.clone(),
+            cache_file: dns.cache_dir.join("zones.json"),
         })
     }
 
@@ -236,10 +245,23 @@ impl Cloudflare {
             .map(|(r, _)| r)
     }
 
-    /// PATCH: only the fields set in `fields` change.
-    pub fn patch(&self, zone: &Zone, id: &str, fields: &Fields) -> Result<Record> {
-        let path = format!("/zones/{}/dns_records/{id}", zone.id);
-        self.call(Method::Patch, &path, &[], Some(fields))
+    /// PATCH `old` with `changes`: only the fields set there change. The body is still a
+    /// whole record (type, name, content as `old` has them, unless changed), since the
+    /// schema's PATCH body is a record of one type with those three required.
+    pub fn patch(&self, zone: &Zone, old: &Record, changes: &Fields) -> Result<Record> {
+        let path = format!("/zones/{}/dns_records/{}", zone.id, old.id);
+        let body = Fields {
+            kind: Some(old.kind.clone()),
+            name: Some(old.name.clone()),
+            content: Some(
+                changes
+                    .content
+                    .clone()
+                    .unwrap_or_else(|| old.content.clone()),
+            ),
+            ..changes.clone()
+        };
+        self.call(Method::Patch, &path, &[], Some(&body))
             .map(|(r, _)| r)
     }
 
@@ -428,7 +450,9 @@ fn hint_for(status: u16, errors: &[(i64, String)]) -> Option<String> {
     } else if has(&[81044, 7003, 7000, 1001]) || status == 404 {
         "the zone or record does not exist (anymore): check the name, and STACKWIZ_CF_ZONE_ID if set"
     } else if has(&[9021]) {
-        "TTL must be 1 (automatic) or 60-86400 seconds (30 on Enterprise zones)"
+        return Some(format!(
+            "a TTL must be {TTL_RULE}; under 60 only on Enterprise zones"
+        ));
     } else if has(&[971]) || status == 429 {
         "Cloudflare is rate limiting this token (1200 requests per 5 minutes): wait a few minutes and retry"
     } else if (300..400).contains(&status) {
@@ -584,5 +608,13 @@ mod tests {
             r#"{"content":"93.184.216.34"}"#
         );
         assert_eq!(fields.names(), ["content"]);
+    }
+
+    #[test]
+    fn the_ttl_rule_is_stated_once_and_matches_the_bounds() {
+        assert!(TTL_RULE.contains(&format!("1 (automatic) or {TTL_MIN}-{TTL_MAX}")));
+        let body = r#"{"success":false,"errors":[{"code":9021,"message":"Invalid TTL."}],"messages":[],"result":null}"#;
+        let hint = parse(400, body).unwrap_err().hint().unwrap();
+        assert!(hint.contains(TTL_RULE), "{hint}");
     }
 }

@@ -72,6 +72,7 @@ fn a_handshake_session_over_pipes_answers_every_request_in_order() {
             r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"nope"}}"#,
             r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":2}}"#,
             r#"{"jsonrpc":"2.0","id":4,"method":"ping"}"#,
+            r#"{"jsonrpc":"2.0","id":1.5,"method":"ping"}"#,
         ],
     );
     let summary: Vec<(Value, Value)> = replies
@@ -89,6 +90,8 @@ fn a_handshake_session_over_pipes_answers_every_request_in_order() {
             (json!(2), Value::Null),
             (json!(3), json!(-32602)),
             (json!(4), Value::Null),
+            // MCP ids are strings or integers.
+            (Value::Null, json!(-32600)),
         ]
     );
     assert_eq!(replies[0]["result"]["protocolVersion"], "2025-11-25");
@@ -120,6 +123,9 @@ fn a_stateless_session_discovers_and_lists() {
             ),
             r#"{"jsonrpc":"2.0","id":2,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2030-01-01","io.modelcontextprotocol/clientCapabilities":{}}}}"#,
             r#"{"jsonrpc":"2.0","id":3,"method":"tools/list"}"#,
+            &format!(
+                r#"{{"jsonrpc":"2.0","id":4,"method":"ping","params":{{"_meta":{DISCOVER_META}}}}}"#
+            ),
         ],
     );
     assert_eq!(
@@ -132,6 +138,9 @@ fn a_stateless_session_discovers_and_lists() {
     assert_eq!(replies[2]["error"]["code"], -32022);
     assert_eq!(replies[2]["error"]["data"]["requested"], "2030-01-01");
     assert_eq!(replies[3]["error"]["code"], -32602);
+    // 2026-07-28 removed ping.
+    assert_eq!(replies[4]["error"]["code"], -32601);
+    assert_eq!(replies[4]["id"], 4);
 }
 
 #[test]

@@ -127,6 +127,7 @@ async def protocol(binary):
             check(names == ALL_TOOLS, f"tools/list in a fixed order: {names}")
             for tool in listed.tools:
                 check(tool.output_schema is not None and tool.annotations is not None, f"{tool.name} has outputSchema and annotations")
+                check(bool(tool.annotations.title), f"{tool.name} has a title")
                 check(tool.input_schema.get("additionalProperties") is False, f"{tool.name} takes no unknown arguments")
             read_only = [t.name for t in listed.tools if t.annotations.read_only_hint]
             check(read_only == READ_ONLY_TOOLS, f"readOnlyHint marks exactly the readers: {read_only}")
@@ -155,6 +156,12 @@ async def protocol(binary):
             text = await call_error(client, "get_stack_status", {"name": "no-such-stack"})
             check("no stack named no-such-stack" in text, "an unknown stack is an isError result")
             await protocol_error(client.call_tool("no_such_tool", {}), -32602, "an unknown tool")
+
+            # The default domain is localhost: DNS tools never ask Cloudflare about it.
+            text = await call_error(client, "create_dns_record", {"subdomain": name})
+            check("special-use name" in text, "create_dns_record refuses a *.localhost name")
+            gone = await call(client, "delete_dns_record", {"subdomain": name, "stack": name})
+            check(gone["zone"] is None and gone["deleted"] == [], "delete_dns_record of a stack at a *.localhost name deletes nothing")
 
             resources = await client.list_resources()
             uris = [str(r.uri) for r in resources.resources]

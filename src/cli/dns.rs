@@ -12,6 +12,7 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Subcommand};
 
 use super::emit;
+use crate::cloudflare::TTL_RULE;
 use crate::error::Result;
 use crate::ops::dns::{self as ops, DnsCreate, DnsDelete, DnsList, DnsUpdate, IpQuery, RecordType};
 use crate::ops::{Ctx, Report};
@@ -38,7 +39,8 @@ pub enum DnsCommand {
     Update(UpdateArgs),
     /// Delete the records of exactly one name (only those stackwiz created, unless --force)
     #[command(
-        after_help = "Examples:\n  stackwiz dns delete app\n  stackwiz dns delete app.example.com --type A --yes"
+        after_help = "Examples:\n  stackwiz dns delete app\n  stackwiz dns delete app.example.com --type A --yes\n  \
+                            stackwiz dns delete shop.example.com --stack shop --yes"
     )]
     Delete(DeleteArgs),
     /// Point stackwiz's A/AAAA records at this server's current public address (for cron)
@@ -85,8 +87,7 @@ pub struct CreateArgs {
     /// DNS only, not proxied
     #[arg(long, overrides_with = "proxied")]
     pub no_proxied: bool,
-    /// TTL in seconds: 1 (automatic, the default) or 30-86400; proxied records are always automatic
-    #[arg(long)]
+    #[arg(long, help = format!("TTL: {TTL_RULE} [default: 1]; proxied records are always automatic"))]
     pub ttl: Option<u32>,
     /// A note stored after stackwiz's owner tag in the record's comment
     #[arg(long)]
@@ -115,8 +116,7 @@ pub struct UpdateArgs {
     /// DNS only, not proxied
     #[arg(long, overrides_with = "proxied")]
     pub no_proxied: bool,
-    /// TTL in seconds: 1 (automatic) or 30-86400
-    #[arg(long)]
+    #[arg(long, help = format!("TTL: {TTL_RULE}"))]
     pub ttl: Option<u32>,
 }
 
@@ -131,8 +131,11 @@ pub struct DeleteArgs {
     #[arg(long, short = 'y')]
     pub yes: bool,
     /// Also delete records stackwiz did not create
-    #[arg(long)]
+    #[arg(long, conflicts_with = "stack")]
     pub force: bool,
+    /// Only the records of this stack (comment stackwiz:STACK); none there is not an error
+    #[arg(long, value_name = "STACK")]
+    pub stack: Option<String>,
     /// Show what would be deleted; delete nothing
     #[arg(long)]
     pub dry_run: bool,
@@ -218,6 +221,7 @@ fn delete(ctx: &Ctx, a: DeleteArgs, json: bool) -> Result<()> {
         name: a.name,
         r#type: a.kind,
         force: a.force,
+        stack: a.stack,
         dry_run: true,
     };
     if !a.dry_run {
@@ -226,11 +230,21 @@ fn delete(ctx: &Ctx, a: DeleteArgs, json: bool) -> Result<()> {
             eprint!("{}", ops::delete(ctx, &req)?.human());
         }
         let name = &req.name;
+        let mut again = format!("stackwiz dns delete {name}");
+        if let Some(kind) = req.r#type {
+            again += &format!(" --type {}", kind.as_str());
+        }
+        if let Some(stack) = &req.stack {
+            again += &format!(" --stack {stack}");
+        }
+        if req.force {
+            again += " --force";
+        }
         super::confirm(
             a.yes,
             &format!("Delete these DNS records of {name}?"),
             &format!("dns delete {name}"),
-            &format!("stackwiz dns delete {name} --yes"),
+            &format!("{again} --yes"),
         )?;
     }
     req.dry_run = a.dry_run;

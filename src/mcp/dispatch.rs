@@ -13,6 +13,7 @@
 //! request whose `params._meta` carries `io.modelcontextprotocol/protocolVersion`, is the
 //! stateless era and must carry the full envelope; anything else is handshake-era and needs
 //! an `initialize` first (`ping` excepted, which the handshake era allows before it).
+//! `ping` exists only in the handshake era: 2026-07-28 removed it, so there it is -32601.
 
 use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
@@ -54,6 +55,7 @@ pub struct Annotations {
 pub struct Tool {
     /// `[A-Za-z0-9_.-]{1,128}`.
     pub name: &'static str,
+    /// Listed as `annotations.title`.
     pub title: &'static str,
     /// Short and exact: agents pay for every word of `tools/list` in context.
     pub description: &'static str,
@@ -345,6 +347,12 @@ impl Handler for McpServer<'_> {
             ));
         }
         let era = self.era_of(request)?;
+        if era == Era::Stateless && method == "ping" {
+            return Err(ResponseError::new(
+                ErrorCode::MethodNotFound,
+                format!("method not found: ping does not exist in protocol {STATELESS_VERSION}"),
+            ));
+        }
         let empty = Map::new();
         let params = match &request.params {
             None => &empty,
@@ -457,9 +465,10 @@ fn stateless(mut result: Value, cache: Option<(u64, &str)>) -> Value {
 
 fn tool_json(tool: &Tool) -> Value {
     let a = tool.annotations;
+    // The title once, in the annotations: 2025-03-26 knows only that place, later revisions
+    // tell clients to show it before the name, and tools/list stays short.
     json!({
         "name": tool.name,
-        "title": tool.title,
         "description": tool.description,
         "inputSchema": (tool.input_schema)(),
         "outputSchema": (tool.output_schema)(),
@@ -797,6 +806,20 @@ mod tests {
     }
 
     #[test]
+    fn ping_is_method_not_found_in_the_stateless_era_and_answered_in_the_handshake_era() {
+        let replies = session(&[
+            modern(json!(1), "ping", Value::Null),
+            init("2025-11-25"),
+            request(json!(2), "ping", Value::Null),
+            modern(json!(3), "ping", Value::Null),
+        ]);
+        assert_eq!(error_code(&replies[0]), -32601);
+        assert_eq!(replies[0]["id"], 1);
+        assert_eq!(replies[2], json!({"jsonrpc": "2.0", "id": 2, "result": {}}));
+        assert_eq!(error_code(&replies[3]), -32601, "{}", replies[3]);
+    }
+
+    #[test]
     fn handshake_tools_list_shows_schemas_and_annotations() {
         let replies = legacy(&[request(json!(1), "tools/list", Value::Null)]);
         let tools = replies[0]["result"]["tools"].as_array().unwrap();
@@ -806,6 +829,10 @@ mod tests {
         assert_eq!(greet["inputSchema"]["required"], json!(["name"]));
         assert_eq!(greet["inputSchema"]["additionalProperties"], false);
         assert_eq!(greet["outputSchema"]["type"], "object");
+        assert!(
+            greet.get("title").is_none(),
+            "the title is in the annotations"
+        );
         assert_eq!(
             greet["annotations"],
             json!({"title": "Greet", "readOnlyHint": true, "destructiveHint": false, "idempotentHint": true, "openWorldHint": false})
@@ -1022,7 +1049,6 @@ mod tests {
             modern(json!(3), "resources/list", Value::Null),
             modern(json!(4), "resources/read", json!({"uri": "demo://one"})),
             modern(json!(5), "resources/templates/list", Value::Null),
-            modern(json!(6), "ping", Value::Null),
         ]);
         for reply in &replies {
             assert_eq!(reply["result"]["resultType"], "complete", "{reply}");

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Number, Value};
 
 /// A request id, echoed with the JSON type it came with: `0`, `7` and `"7"` are three ids.
+/// MCP allows strings and integers only; [`Message::from_value`] refuses `1.5` or `1e3`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum RequestId {
@@ -189,9 +190,9 @@ impl Message {
         };
         let id = match object.remove("id") {
             None => None,
-            Some(Value::Number(n)) => Some(RequestId::Number(n)),
+            Some(Value::Number(n)) if n.is_i64() || n.is_u64() => Some(RequestId::Number(n)),
             Some(Value::String(s)) => Some(RequestId::String(s)),
-            Some(_) => return Err(invalid(None, "`id` must be a string or a number")),
+            Some(_) => return Err(invalid(None, "`id` must be a string or an integer")),
         };
         if object.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
             return Err(invalid(id, "`jsonrpc` must be \"2.0\""));
@@ -243,7 +244,10 @@ mod tests {
             (r#"{"jsonrpc":"2.0","id":0,"method":"ping"}"#, json!(0)),
             (r#"{"jsonrpc":"2.0","id":"0","method":"ping"}"#, json!("0")),
             (r#"{"jsonrpc":"2.0","id":-5,"method":"ping"}"#, json!(-5)),
-            (r#"{"jsonrpc":"2.0","id":1.5,"method":"ping"}"#, json!(1.5)),
+            (
+                r#"{"jsonrpc":"2.0","id":18446744073709551615,"method":"ping"}"#,
+                json!(u64::MAX),
+            ),
         ] {
             let Ok(Message::Request(request)) = parse(text) else {
                 panic!("{text}")
@@ -289,6 +293,11 @@ mod tests {
             error_of(r#"{"jsonrpc":"2.0","id":true,"method":"ping"}"#),
             (None, -32600)
         );
+        // MCP ids are strings or integers: a fraction or an exponent is no id.
+        for id in ["1.5", "1.0", "1e3", "-0.5"] {
+            let text = format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"ping"}}"#);
+            assert_eq!(error_of(&text), (None, -32600), "{text}");
+        }
         assert_eq!(
             error_of(r#"{"id":3,"method":"ping"}"#),
             (Some(3.into()), -32600)

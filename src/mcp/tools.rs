@@ -5,8 +5,9 @@
 //! MCP face's own: `remove_stack`'s `confirm: true` (the CLI asks on the terminal instead)
 //! and the cap on how much log text goes back to the model.
 //!
-//! Output schemas name every field a report always has (`required`) but leave objects open,
-//! so a field added to a report later does not break a client that validates.
+//! Output schemas name a report's top-level fields and their types (`required` for those
+//! it always has) and leave objects open, so a field added to a report later does not break
+//! a client that validates.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -14,6 +15,7 @@ use serde_json::{json, Value};
 use super::dispatch::{
     arguments, Annotations, Catalog, Resource, ResourceTemplate, ResourceText, Tool,
 };
+use crate::cloudflare::{TTL_MAX, TTL_RULE};
 use crate::error::Error;
 use crate::ops::dns::{self, DnsCreate, DnsDelete, DnsList, DnsUpdate, IpQuery};
 use crate::ops::stacks::{self, Action, RemoveRequest};
@@ -36,7 +38,7 @@ pub static TOOLS: &[Tool] = &[
     Tool {
         name: "list_templates",
         title: "List templates",
-        description: "List the stack types (templates) create_stack accepts, with their default image and port and required environment.",
+        description: "The stack types create_stack accepts, with default image, port and required environment.",
         input_schema: no_arguments,
         output_schema: templates_schema,
         annotations: READ,
@@ -45,7 +47,7 @@ pub static TOOLS: &[Tool] = &[
     Tool {
         name: "validate_stack",
         title: "Validate a stack",
-        description: "Dry run of create_stack: every validation problem, or the files that would be written (.env values redacted). Writes nothing.",
+        description: "Dry run of create_stack: every problem, or the files it would write (.env values redacted).",
         input_schema: create_input,
         output_schema: validation_schema,
         annotations: READ,
@@ -54,7 +56,7 @@ pub static TOOLS: &[Tool] = &[
     Tool {
         name: "create_stack",
         title: "Create a stack",
-        description: "Write a new Docker Compose stack behind Traefik in its own folder; optionally create its DNS record and start it. Fails if the stack exists.",
+        description: "Write a new Compose stack behind Traefik; optionally create its DNS record and start it.",
         input_schema: create_input,
         output_schema: created_schema,
         annotations: Annotations { read_only: false, destructive: false, idempotent: false, open_world: true },
@@ -63,7 +65,7 @@ pub static TOOLS: &[Tool] = &[
     Tool {
         name: "list_stacks",
         title: "List stacks",
-        description: "List every stack with its type, domain and state (running, partly running, stopped, not started).",
+        description: "Every stack with its type, domain and state.",
         input_schema: no_arguments,
         output_schema: list_schema,
         annotations: READ,
@@ -72,7 +74,7 @@ pub static TOOLS: &[Tool] = &[
     Tool {
         name: "get_stack_status",
         title: "Stack status",
-        description: "A stack's state and its containers (state, health, image, ports).",
+        description: "A stack's state and containers (state, health, image, ports).",
         input_schema: name_input,
         output_schema: status_schema,
         annotations: READ,
@@ -81,7 +83,7 @@ pub static TOOLS: &[Tool] = &[
     Tool {
         name: "get_stack_logs",
         title: "Stack logs",
-        description: "The last lines of a stack's container logs (at most 1000 lines).",
+        description: "The last lines of a stack's container logs.",
         input_schema: logs_input,
         output_schema: logs_schema,
         annotations: READ,
@@ -90,7 +92,7 @@ pub static TOOLS: &[Tool] = &[
     Tool {
         name: "start_stack",
         title: "Start a stack",
-        description: "Start a stack's containers (docker compose up -d); pulls missing images.",
+        description: "docker compose up -d; pulls missing images.",
         input_schema: name_input,
         output_schema: lifecycle_schema,
         annotations: Annotations { read_only: false, destructive: false, idempotent: true, open_world: true },
@@ -99,7 +101,7 @@ pub static TOOLS: &[Tool] = &[
     Tool {
         name: "stop_stack",
         title: "Stop a stack",
-        description: "Stop a stack's containers, keeping them and all files.",
+        description: "Stop the containers, keeping them and all files.",
         input_schema: name_input,
         output_schema: lifecycle_schema,
         annotations: Annotations { read_only: false, destructive: false, idempotent: true, open_world: false },
@@ -108,7 +110,7 @@ pub static TOOLS: &[Tool] = &[
     Tool {
         name: "restart_stack",
         title: "Restart a stack",
-        description: "Restart a stack's containers.",
+        description: "Restart the containers.",
         input_schema: name_input,
         output_schema: lifecycle_schema,
         annotations: Annotations { read_only: false, destructive: false, idempotent: false, open_world: false },
@@ -117,7 +119,7 @@ pub static TOOLS: &[Tool] = &[
     Tool {
         name: "update_stack",
         title: "Update a stack",
-        description: "Pull newer images and recreate the containers that changed. A failed pull changes nothing.",
+        description: "Pull newer images, recreate changed containers. A failed pull changes nothing.",
         input_schema: name_input,
         output_schema: lifecycle_schema,
         annotations: Annotations { read_only: false, destructive: true, idempotent: true, open_world: true },
@@ -126,7 +128,7 @@ pub static TOOLS: &[Tool] = &[
     Tool {
         name: "remove_stack",
         title: "Remove a stack",
-        description: "Take a stack down and move its folder to the trash (purge: delete it), and delete the DNS records it created. Needs confirm: true.",
+        description: "Take a stack down, trash its folder (purge: delete it) and delete its DNS records. Needs confirm: true.",
         input_schema: remove_input,
         output_schema: removed_schema,
         annotations: Annotations { read_only: false, destructive: true, idempotent: false, open_world: true },
@@ -135,7 +137,7 @@ pub static TOOLS: &[Tool] = &[
     Tool {
         name: "check_environment",
         title: "Check the environment",
-        description: "The doctor checklist: base dir, templates, docker, engine, compose, network, file owner, Cloudflare token; each failure with its fix.",
+        description: "The doctor checklist (docker, compose, network, token...), each failure with its fix.",
         input_schema: no_arguments,
         output_schema: doctor_schema,
         annotations: Annotations { read_only: true, destructive: false, idempotent: true, open_world: true },
@@ -144,7 +146,7 @@ pub static TOOLS: &[Tool] = &[
     Tool {
         name: "get_server_ip",
         title: "Public IP",
-        description: "This server's public IP address (STACKWIZ_PUBLIC_IP, else detected), as create_dns_record's AUTO uses it.",
+        description: "This server's public IP, as a record value of AUTO gets it.",
         input_schema: ip_input,
         output_schema: ip_schema,
         annotations: Annotations { read_only: true, destructive: false, idempotent: true, open_world: true },
@@ -153,7 +155,7 @@ pub static TOOLS: &[Tool] = &[
     Tool {
         name: "list_dns_records",
         title: "List DNS records",
-        description: "List Cloudflare DNS records: of one name, of a zone, or of the default domain's zone. Needs a Cloudflare token.",
+        description: "Cloudflare DNS records of a name, a zone, or the default domain's zone.",
         input_schema: dns_list_input,
         output_schema: dns_listed_schema,
         annotations: Annotations { read_only: true, destructive: false, idempotent: true, open_world: true },
@@ -162,7 +164,7 @@ pub static TOOLS: &[Tool] = &[
     Tool {
         name: "create_dns_record",
         title: "Create a DNS record",
-        description: "Create a Cloudflare DNS record marked as stackwiz's. An identical record is left unchanged; a different one is an error unless update: true. Needs a Cloudflare token.",
+        description: "Create a Cloudflare DNS record owned by stackwiz. An identical one is left as is; a different one is an error unless update.",
         input_schema: dns_create_input,
         output_schema: dns_change_schema,
         annotations: Annotations { read_only: false, destructive: true, idempotent: true, open_world: true },
@@ -171,7 +173,7 @@ pub static TOOLS: &[Tool] = &[
     Tool {
         name: "update_dns_record",
         title: "Update a DNS record",
-        description: "Change the given fields of an existing Cloudflare DNS record. Needs a Cloudflare token.",
+        description: "Change the given fields of a Cloudflare DNS record.",
         input_schema: dns_update_input,
         output_schema: dns_change_schema,
         annotations: Annotations { read_only: false, destructive: true, idempotent: true, open_world: true },
@@ -180,7 +182,7 @@ pub static TOOLS: &[Tool] = &[
     Tool {
         name: "delete_dns_record",
         title: "Delete a DNS record",
-        description: "Delete the Cloudflare DNS records of a name that stackwiz created (force: also others). Needs a Cloudflare token.",
+        description: "Delete the DNS records of a name that stackwiz created (force: all of them; stack: that stack's).",
         input_schema: dns_delete_input,
         output_schema: dns_deleted_schema,
         annotations: Annotations { read_only: false, destructive: true, idempotent: true, open_world: true },
@@ -189,7 +191,7 @@ pub static TOOLS: &[Tool] = &[
     Tool {
         name: "sync_dns",
         title: "Sync DNS",
-        description: "Point every stackwiz A/AAAA record of the stacks' domains at this server's current public IP. Needs a Cloudflare token.",
+        description: "Point stackwiz's A/AAAA records of the stacks' domains at this server's public IP.",
         input_schema: dry_run_input,
         output_schema: sync_schema,
         annotations: Annotations { read_only: false, destructive: true, idempotent: true, open_world: true },
@@ -460,14 +462,18 @@ fn compose_text(ctx: &Ctx, name: &str) -> Result<String, Error> {
 
 // ---------------------------------------------------------------------------------------
 // input schemas
+//
+// Every word of a schema is paid for in each agent's context, on every session: the
+// constraints are exact (required, enums, ranges, additionalProperties), the descriptions
+// say only what the name and type do not.
 
 fn object(properties: Value, required: &[&str]) -> Value {
-    json!({
-        "type": "object",
-        "properties": properties,
-        "required": required,
-        "additionalProperties": false,
-    })
+    let mut schema =
+        json!({"type": "object", "properties": properties, "additionalProperties": false});
+    if !required.is_empty() {
+        schema["required"] = json!(required);
+    }
+    schema
 }
 
 fn no_arguments() -> Value {
@@ -475,15 +481,25 @@ fn no_arguments() -> Value {
 }
 
 fn stack_name() -> Value {
-    json!({
-        "type": "string",
-        "pattern": "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$",
-        "description": "Stack name: lowercase letters, digits and hyphens.",
-    })
+    json!({"type": "string", "pattern": "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"})
 }
 
 fn name_input() -> Value {
     object(json!({"name": stack_name()}), &["name"])
+}
+
+/// A boolean that is false unless given.
+fn flag() -> Value {
+    json!({"type": "boolean"})
+}
+
+/// A flag whose name does not say it all.
+fn flag_that(description: &str) -> Value {
+    json!({"type": "boolean", "description": description})
+}
+
+fn text(description: &str) -> Value {
+    json!({"type": "string", "description": description})
 }
 
 fn port(description: &str) -> Value {
@@ -494,18 +510,14 @@ fn create_input() -> Value {
     object(
         json!({
             "name": stack_name(),
-            "type": {"type": "string", "default": "generic", "description": "Template type (see list_templates)."},
-            "image": {"type": "string", "description": "Docker image, e.g. nginx:alpine; needed unless the type has one."},
-            "port": port("Port the app listens on inside the container."),
-            "host_port": port("Host port to publish (standalone type only)."),
-            "domain": {"type": "string", "description": "Full hostname; default NAME.<default domain>."},
-            "environment": {
-                "type": "object",
-                "additionalProperties": {"type": "string"},
-                "description": "Extra KEY: value entries for the stack's .env.",
-            },
-            "create_dns": {"type": "boolean", "default": false, "description": "Also create the Cloudflare DNS record (needs a token)."},
-            "auto_start": {"type": "boolean", "default": false, "description": "Start the stack once written."},
+            "type": {"type": "string", "default": "generic", "description": "See list_templates."},
+            "image": text("Needed unless the type has one."),
+            "port": port("Container port."),
+            "host_port": port("Published port (standalone)."),
+            "domain": text("Default NAME.<default domain>."),
+            "environment": {"type": "object", "additionalProperties": {"type": "string"}, "description": "Extra .env entries."},
+            "create_dns": flag_that("Also create its Cloudflare record."),
+            "auto_start": flag(),
         }),
         &["name"],
     )
@@ -515,8 +527,8 @@ fn logs_input() -> Value {
     object(
         json!({
             "name": stack_name(),
-            "tail": {"type": "integer", "minimum": 0, "maximum": MAX_LOG_TAIL, "default": 100, "description": "Lines from the end of each service's log."},
-            "since": {"type": "string", "description": "Only lines since then, e.g. 10m, 2h or 2026-01-02T15:04:05."},
+            "tail": {"type": "integer", "minimum": 0, "maximum": MAX_LOG_TAIL, "default": 100},
+            "since": text("e.g. 10m or 2026-01-02T15:04:05."),
         }),
         &["name"],
     )
@@ -526,38 +538,29 @@ fn remove_input() -> Value {
     object(
         json!({
             "name": stack_name(),
-            "confirm": {"type": "boolean", "const": true, "description": "Must be true: the user agreed to remove the stack."},
-            "purge": {"type": "boolean", "default": false, "description": "Delete the folder instead of moving it to the trash."},
-            "volumes": {"type": "boolean", "default": false, "description": "Also delete the stack's named volumes (their data is lost)."},
-            "keep_dns": {"type": "boolean", "default": false, "description": "Keep the stack's DNS records."},
+            "confirm": {"type": "boolean", "const": true, "description": "The user agreed."},
+            "purge": flag_that("Delete the folder, not trash it."),
+            "volumes": flag_that("Also delete its volumes (data lost)."),
+            "keep_dns": flag(),
         }),
         &["name", "confirm"],
     )
 }
 
 fn dry_run_input() -> Value {
-    object(
-        json!({"dry_run": {"type": "boolean", "default": false, "description": "Report what would change, change nothing."}}),
-        &[],
-    )
+    object(json!({"dry_run": flag()}), &[])
 }
 
 fn ip_input() -> Value {
-    object(
-        json!({"ipv6": {"type": "boolean", "default": false, "description": "The IPv6 address instead of IPv4."}}),
-        &[],
-    )
+    object(json!({"ipv6": flag()}), &[])
 }
 
 fn subdomain() -> Value {
-    json!({
-        "type": "string",
-        "description": "A label under the default domain (app), @ for the default domain itself, or a full hostname.",
-    })
+    text("A label under the default domain, @, or a hostname.")
 }
 
 fn record_type(default: Option<&str>) -> Value {
-    let mut schema = json!({"type": "string", "enum": ["A", "AAAA", "CNAME", "TXT"], "description": "Record type."});
+    let mut schema = json!({"type": "string", "enum": ["A", "AAAA", "CNAME", "TXT"]});
     if let Some(default) = default {
         schema["default"] = json!(default);
     }
@@ -565,16 +568,17 @@ fn record_type(default: Option<&str>) -> Value {
 }
 
 fn ttl() -> Value {
-    json!({"type": "integer", "minimum": 1, "description": "Seconds (60-86400), or 1 for automatic; proxied records use automatic."})
+    json!({
+        "type": "integer",
+        "minimum": 1,
+        "maximum": TTL_MAX,
+        "description": format!("{TTL_RULE}; 1 if proxied."),
+    })
 }
 
 fn dns_list_input() -> Value {
     object(
-        json!({
-            "subdomain": subdomain(),
-            "zone": {"type": "string", "description": "A zone name, e.g. example.com."},
-            "type": record_type(None),
-        }),
+        json!({"subdomain": subdomain(), "zone": text("e.g. example.com."), "type": record_type(None)}),
         &[],
     )
 }
@@ -584,11 +588,11 @@ fn dns_create_input() -> Value {
         json!({
             "subdomain": subdomain(),
             "type": record_type(Some("A")),
-            "value": {"type": "string", "default": "AUTO", "description": "Address, target or text; AUTO is this server's public IP (A/AAAA)."},
-            "proxied": {"type": "boolean", "default": true, "description": "Through Cloudflare's proxy (A, AAAA, CNAME)."},
+            "value": {"type": "string", "default": "AUTO", "description": "AUTO: this server's public IP."},
+            "proxied": {"type": "boolean", "default": true, "description": "A, AAAA, CNAME only."},
             "ttl": ttl(),
-            "comment": {"type": "string", "description": "Note added after the stackwiz owner mark."},
-            "update": {"type": "boolean", "default": false, "description": "Replace a different record of that name and type."},
+            "comment": {"type": "string"},
+            "update": flag_that("Replace a different record of that name and type."),
         }),
         &["subdomain"],
     )
@@ -599,7 +603,7 @@ fn dns_update_input() -> Value {
         json!({
             "subdomain": subdomain(),
             "type": record_type(None),
-            "value": {"type": "string", "description": "New address, target or text; AUTO is this server's public IP."},
+            "value": text("AUTO: this server's public IP."),
             "proxied": {"type": "boolean"},
             "ttl": ttl(),
         }),
@@ -612,8 +616,9 @@ fn dns_delete_input() -> Value {
         json!({
             "subdomain": subdomain(),
             "type": record_type(None),
-            "force": {"type": "boolean", "default": false, "description": "Also delete records stackwiz did not create."},
-            "dry_run": {"type": "boolean", "default": false, "description": "Report what would be deleted, delete nothing."},
+            "force": flag_that("Also records stackwiz did not create."),
+            "stack": text("Only this stack's records; none is not an error."),
+            "dry_run": flag(),
         }),
         &["subdomain"],
     )
@@ -622,215 +627,151 @@ fn dns_delete_input() -> Value {
 // ---------------------------------------------------------------------------------------
 // output schemas
 
-/// An object whose listed properties are all always present.
-fn shape(properties: Value) -> Value {
-    let required: Vec<String> = properties
-        .as_object()
-        .map(|p| p.keys().cloned().collect())
-        .unwrap_or_default();
+/// An output schema from `"field: type"` specs: the report's top-level fields and their
+/// JSON types (`string|null` for nullable ones; `field?:` for a field only some results
+/// have). A nested report is just `object` or `array`: a validating client checks the
+/// shape it gets, and an agent learns the inside from the result itself, so spelling it out
+/// here would only cost context. Objects stay open, so a field added to a report later
+/// breaks no client.
+fn fields(specs: &[&str]) -> Value {
+    let mut properties = serde_json::Map::new();
+    let mut required = Vec::new();
+    for spec in specs {
+        let (name, types) = spec.split_once(": ").expect("`field: type`");
+        let types: Vec<&str> = types.split('|').collect();
+        let kind = match types.as_slice() {
+            [one] => json!(one),
+            many => json!(many),
+        };
+        match name.strip_suffix('?') {
+            Some(optional) => properties.insert(optional.into(), json!({ "type": kind })),
+            None => {
+                required.push(name);
+                properties.insert(name.into(), json!({ "type": kind }))
+            }
+        };
+    }
     json!({"type": "object", "properties": properties, "required": required})
 }
 
-fn string() -> Value {
-    json!({"type": "string"})
-}
-
-fn nullable(kind: &str) -> Value {
-    json!({"type": [kind, "null"]})
-}
-
-fn array_of(items: Value) -> Value {
-    json!({"type": "array", "items": items})
-}
-
 fn created_schema() -> Value {
-    let mut schema = shape(json!({
-        "name": string(),
-        "type": string(),
-        "path": string(),
-        "domain": string(),
-        "image": nullable("string"),
-        "port": nullable("integer"),
-        "host_port": nullable("integer"),
-        "files": array_of(string()),
-        "dry_run": {"type": "boolean"},
-        "started": {"type": "boolean"},
-        "dns": nullable("object"),
-        "next": string(),
-    }));
-    // Present in dry runs only: the rendered files, .env values redacted.
-    schema["properties"]["rendered"] =
-        json!({"type": "object", "additionalProperties": {"type": "string"}});
-    schema
+    fields(&[
+        "name: string",
+        "type: string",
+        "path: string",
+        "domain: string",
+        "image: string|null",
+        "port: integer|null",
+        "host_port: integer|null",
+        "files: array",
+        "dry_run: boolean",
+        "started: boolean",
+        "dns: object|null",
+        "rendered?: object",
+        "next: string",
+    ])
 }
 
 fn validation_schema() -> Value {
-    let mut would_create = created_schema();
-    would_create["type"] = json!(["object", "null"]);
-    shape(json!({
-        "valid": {"type": "boolean"},
-        "problems": array_of(string()),
-        "would_create": would_create,
-    }))
+    fields(&[
+        "valid: boolean",
+        "problems: array",
+        "would_create: object|null",
+    ])
 }
 
 fn templates_schema() -> Value {
-    shape(json!({
-        "templates_dir": string(),
-        "templates": array_of(shape(json!({
-            "name": string(),
-            "description": string(),
-            "source": string(),
-            "env_source": string(),
-            "default_image": nullable("string"),
-            "default_port": nullable("integer"),
-            "required_env": array_of(string()),
-        }))),
-    }))
-}
-
-fn listed_stack() -> Value {
-    shape(json!({
-        "name": string(),
-        "type": nullable("string"),
-        "domain": nullable("string"),
-        "status": string(),
-        "path": string(),
-    }))
+    fields(&["templates_dir: string", "templates: array"])
 }
 
 fn list_schema() -> Value {
-    shape(json!({
-        "base_dir": string(),
-        "stacks": array_of(listed_stack()),
-        "orphans": array_of(listed_stack()),
-        "warning": nullable("string"),
-    }))
+    fields(&[
+        "base_dir: string",
+        "stacks: array",
+        "orphans: array",
+        "warning: string|null",
+    ])
 }
 
 fn status_schema() -> Value {
-    shape(json!({
-        "name": string(),
-        "type": nullable("string"),
-        "domain": nullable("string"),
-        "path": string(),
-        "status": string(),
-        "services": array_of(shape(json!({
-            "service": string(),
-            "container": string(),
-            "state": string(),
-            "health": nullable("string"),
-            "status": string(),
-            "image": string(),
-            "ports": array_of(string()),
-        }))),
-    }))
+    fields(&[
+        "name: string",
+        "type: string|null",
+        "domain: string|null",
+        "path: string",
+        "status: string",
+        "services: array",
+    ])
 }
 
 fn lifecycle_schema() -> Value {
-    let mut schema = shape(json!({
-        "name": string(),
-        "action": string(),
-        "network_created": {"type": "boolean"},
-        "next": string(),
-    }));
-    // Docker's own output, when it printed any.
-    schema["properties"]["output"] = string();
-    schema
+    fields(&[
+        "name: string",
+        "action: string",
+        "network_created: boolean",
+        "output?: string",
+        "next: string",
+    ])
 }
 
 fn logs_schema() -> Value {
-    shape(json!({"name": string(), "tail": {"type": "integer"}, "logs": string()}))
+    fields(&["name: string", "tail: integer", "logs: string"])
 }
 
 fn removed_schema() -> Value {
-    shape(json!({
-        "name": string(),
-        "trashed_to": nullable("string"),
-        "purged": {"type": "boolean"},
-        "volumes_removed": {"type": "boolean"},
-        "dns": nullable("object"),
-    }))
+    fields(&[
+        "name: string",
+        "trashed_to: string|null",
+        "purged: boolean",
+        "volumes_removed: boolean",
+        "dns: object|null",
+    ])
 }
 
 fn doctor_schema() -> Value {
-    shape(json!({
-        "ok": {"type": "boolean"},
-        "checks": array_of(shape(json!({
-            "name": string(),
-            "ok": {"type": "boolean"},
-            "required": {"type": "boolean"},
-            "detail": string(),
-            "fix": nullable("string"),
-        }))),
-    }))
+    fields(&["ok: boolean", "checks: array"])
 }
 
 fn ip_schema() -> Value {
-    shape(
-        json!({"ip": string(), "family": {"type": "string", "enum": ["ipv4", "ipv6"]}, "source": string()}),
-    )
-}
-
-fn zone() -> Value {
-    shape(json!({"id": string(), "name": nullable("string")}))
-}
-
-fn record() -> Value {
-    shape(json!({
-        "id": string(),
-        "type": string(),
-        "name": string(),
-        "content": string(),
-        "proxied": {"type": "boolean"},
-        "ttl": {"type": "integer"},
-        "comment": nullable("string"),
-        "owner": nullable("string"),
-    }))
+    fields(&["ip: string", "family: string", "source: string"])
 }
 
 fn dns_listed_schema() -> Value {
-    shape(json!({"zone": zone(), "records": array_of(record())}))
+    fields(&["zone: object", "records: array"])
 }
 
 fn dns_change_schema() -> Value {
-    let mut previous = record();
-    previous["type"] = json!(["object", "null"]);
-    shape(json!({
-        "action": {"type": "string", "enum": ["created", "updated", "unchanged"]},
-        "zone": zone(),
-        "record": record(),
-        "previous": previous,
-        "changed": array_of(string()),
-        "ip_source": nullable("string"),
-    }))
+    fields(&[
+        "action: string",
+        "zone: object",
+        "record: object",
+        "previous: object|null",
+        "changed: array",
+        "ip_source: string|null",
+    ])
 }
 
 fn dns_deleted_schema() -> Value {
-    shape(json!({
-        "zone": zone(),
-        "dry_run": {"type": "boolean"},
-        "deleted": array_of(record()),
-        "kept": array_of(record()),
-    }))
+    fields(&[
+        "zone: object|null",
+        "name: string",
+        "dry_run: boolean",
+        "deleted: array",
+        "kept: array",
+    ])
 }
 
 fn sync_schema() -> Value {
-    shape(json!({
-        "dry_run": {"type": "boolean"},
-        "zones": array_of(zone()),
-        "ipv4": nullable("string"),
-        "ipv6": nullable("string"),
-        "checked": {"type": "integer"},
-        "changes": array_of(shape(json!({
-            "id": string(),
-            "type": string(),
-            "name": string(),
-            "from": string(),
-            "to": string(),
-        }))),
-        "writes": {"type": "integer"},
-    }))
+    fields(&[
+        "dry_run: boolean",
+        "zones: array",
+        "ipv4: string|null",
+        "ipv6: string|null",
+        "checked: integer",
+        "changes: array",
+        "writes: integer",
+        "skipped: array",
+    ])
 }
 
 #[cfg(test)]
@@ -1055,8 +996,40 @@ mod tests {
         };
         let list = server.handle_request(&request).unwrap();
         let size = list.to_string().len();
-        // About 4 characters a token: the whole list stays near 6,000 tokens.
-        assert!(size < 24_000, "tools/list is {size} bytes");
+        // About 4 characters a token: every session pays some 3,600 tokens for the list.
+        // The limit is today's size plus 10%, so growth is a decision, not an accident.
+        assert!(size < 16_000, "tools/list is {size} bytes");
+    }
+
+    #[test]
+    fn output_schemas_give_only_top_level_fields_and_their_types() {
+        for t in TOOLS {
+            let schema = (t.output_schema)();
+            let properties = schema["properties"].as_object().unwrap();
+            for (field, property) in properties {
+                let keys: Vec<&String> = property.as_object().unwrap().keys().collect();
+                assert_eq!(keys, ["type"], "{}.{field}: {property}", t.name);
+            }
+            for field in schema["required"].as_array().unwrap() {
+                assert!(
+                    properties.contains_key(field.as_str().unwrap()),
+                    "{}: {field}",
+                    t.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn input_schemas_state_the_ttl_rule_cloudflare_enforces() {
+        for name in ["create_dns_record", "update_dns_record"] {
+            let ttl = &(tool(name).input_schema)()["properties"]["ttl"];
+            assert!(
+                ttl["description"].as_str().unwrap().contains(TTL_RULE),
+                "{ttl}"
+            );
+            assert_eq!(ttl["maximum"], TTL_MAX);
+        }
     }
 
     #[test]
@@ -1197,7 +1170,7 @@ mod tests {
 
     #[test]
     fn dns_tools_without_a_token_say_how_to_set_one() {
-        let f = fixture(&[]);
+        let f = fixture(&[("STACKWIZ_DEFAULT_DOMAIN", "example.com")]);
         for (name, args) in [
             ("list_dns_records", json!({})),
             (
@@ -1209,6 +1182,10 @@ mod tests {
                 json!({"subdomain": "app", "proxied": false}),
             ),
             ("delete_dns_record", json!({"subdomain": "app"})),
+            (
+                "delete_dns_record",
+                json!({"subdomain": "app", "stack": "app"}),
+            ),
         ] {
             let error = call(&f, name, args).unwrap_err();
             assert!(matches!(error, Error::NoToken), "{name}: {error:?}");
@@ -1222,6 +1199,35 @@ mod tests {
             .unwrap_err(),
         );
         assert!(bad.contains("MX"), "{bad}");
+    }
+
+    #[test]
+    fn dns_tools_refuse_special_use_names_without_asking_cloudflare() {
+        // No token and a closed API port: any request would fail differently.
+        let f = fixture(&[]);
+        for (name, args) in [
+            ("create_dns_record", json!({"subdomain": "app"})),
+            ("create_dns_record", json!({"subdomain": "app.localhost"})),
+            ("update_dns_record", json!({"subdomain": "app", "ttl": 1})),
+            ("delete_dns_record", json!({"subdomain": "app"})),
+        ] {
+            let error = call(&f, name, args).unwrap_err();
+            assert!(matches!(error, Error::Invalid { .. }), "{name}: {error:?}");
+            assert!(
+                error
+                    .to_string()
+                    .contains("app.localhost is a special-use name"),
+                "{error}"
+            );
+        }
+        let none = call(
+            &f,
+            "delete_dns_record",
+            json!({"subdomain": "app", "stack": "app"}),
+        )
+        .unwrap();
+        assert_eq!(none["zone"], Value::Null);
+        assert_eq!(none["deleted"], json!([]));
     }
 
     #[test]

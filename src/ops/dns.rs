@@ -19,7 +19,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use super::{Ctx, Report};
-use crate::cloudflare::{Cloudflare, Fields, Filter, Record, Zone};
+use crate::cloudflare::{Cloudflare, Fields, Filter, Record, Zone, TTL_MAX, TTL_MIN, TTL_RULE};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::ip::{self, Family};
@@ -149,8 +149,10 @@ pub struct DnsUpdate {
 }
 
 /// `dns delete`: the records of exactly this name (and type). Records stackwiz did not
-/// create are kept unless `force`. `dry_run` reports what would go, deleting nothing (the
-/// CLI shows it before asking for confirmation).
+/// create are kept unless `force`. With `stack`, only the records owned by
+/// `stackwiz:<stack>` go, and finding none (or no zone holding the name) is not an error:
+/// that is what `remove` runs, and its retry command. `dry_run` reports what would go,
+/// deleting nothing (the CLI shows it before asking for confirmation).
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DnsDelete {
@@ -161,6 +163,8 @@ pub struct DnsDelete {
     pub r#type: Option<RecordType>,
     #[serde(default)]
     pub force: bool,
+    #[serde(default)]
+    pub stack: Option<String>,
     #[serde(default)]
     pub dry_run: bool,
 }
@@ -287,8 +291,8 @@ impl Report for DnsChange {
     }
 }
 
-/// `dns delete`, `delete_for_stack`. JSON: `{"zone": {"id","name"}|null (null only from
-/// `delete_for_stack` when no zone of this account holds the domain), "name": the full name,
+/// `dns delete`, `delete_for_stack`. JSON: `{"zone": {"id","name"}|null (null only for a
+/// stack's records when no zone of this account can hold the name), "name": the full name,
 /// "dry_run": bool,
 /// "deleted": [record...] (would be deleted, in a dry run), "kept": [record...] (of that
 /// name but not stackwiz's, or another stack's, left alone)}`
@@ -299,6 +303,19 @@ pub struct DnsDeleted {
     pub dry_run: bool,
     pub deleted: Vec<RecordView>,
     pub kept: Vec<RecordView>,
+}
+
+impl DnsDeleted {
+    /// Nothing deleted at `name`, where no zone of this account holds it.
+    fn outside_every_zone(name: String, dry_run: bool) -> DnsDeleted {
+        DnsDeleted {
+            zone: None,
+            name,
+            dry_run,
+            deleted: Vec::new(),
+            kept: Vec::new(),
+        }
+    }
 }
 
 impl Report for DnsDeleted {
@@ -420,12 +437,17 @@ impl Report for IpReport {
 pub fn list(ctx: &Ctx, req: &DnsList) -> Result<DnsListed> {
     let cfg = &ctx.cfg;
     let name = req.name.as_deref().map(|n| full_name(cfg, n)).transpose()?;
-    let cf = Cloudflare::new(&cfg.dns)?;
-    let zone = match (&req.zone, &name) {
-        (Some(zone), _) => cf.zone_for(&checked_host("zone", zone)?)?,
-        (None, Some(name)) => cf.zone_for(name)?,
-        (None, None) => cf.zone_for(&checked_host("default_domain", &cfg.default_domain)?)?,
+    // The token first: without one, a default domain never set (localhost) is not the news.
+    let cf = Cloudflare::new(cfg)?;
+    let host = match (&req.zone, &name) {
+        (Some(zone), _) => public_host("zone", &checked_host("zone", zone)?)?,
+        (None, Some(name)) => public_host("name", name)?,
+        (None, None) => public_host(
+            "default_domain",
+            &checked_host("default_domain", &cfg.default_domain)?,
+        )?,
     };
+    let zone = cf.zone_for(&host)?;
     let filter = Filter {
         name: name.as_deref(),
         kind: req.r#type.map(RecordType::as_str),
@@ -441,7 +463,7 @@ pub fn list(ctx: &Ctx, req: &DnsList) -> Result<DnsListed> {
 
 pub fn create(ctx: &Ctx, req: &DnsCreate) -> Result<DnsChange> {
     let cfg = &ctx.cfg;
-    let name = full_name(cfg, &req.name)?;
+    let name = public_host("name", &full_name(cfg, &req.name)?)?;
     let kind = req.r#type.unwrap_or(RecordType::A);
     let proxied = match req.proxied {
         Some(true) if !kind.proxiable() => {
@@ -462,7 +484,7 @@ pub fn create(ctx: &Ctx, req: &DnsCreate) -> Result<DnsChange> {
         None => default_owner(cfg, &name),
     };
     let comment = ownership_comment(&owner, req.comment.as_deref())?;
-    let cf = Cloudflare::new(&cfg.dns)?;
+    let cf = Cloudflare::new(cfg)?;
     let value = req
         .value
         .as_deref()
@@ -522,7 +544,7 @@ pub fn create(ctx: &Ctx, req: &DnsCreate) -> Result<DnsChange> {
         },
         [old] if req.update && old.kind == kind.as_str() => {
             let diff = diff(old, &want);
-            let record = cf.patch(&zone, &old.id, &diff)?;
+            let record = cf.patch(&zone, old, &diff)?;
             Ok(change(
                 Action::Updated,
                 record,
@@ -535,10 +557,18 @@ pub fn create(ctx: &Ctx, req: &DnsCreate) -> Result<DnsChange> {
 }
 
 /// The stack's A record: its domain -> AUTO, proxied, owned by `stackwiz:<stack>`.
-/// An identical record already there is "unchanged"; a different one is an error.
+/// An identical record already there is "unchanged"; a different one is an error. A
+/// special-use domain (`app.localhost`) is refused before any request.
 pub fn create_for_stack(ctx: &Ctx, stack_name: &str, domain: &str) -> Result<DnsChange> {
+    if !zone_could_exist(domain) {
+        return Err(special_use(
+            "domain",
+            domain,
+            &format!("use --domain {stack_name}.example.com"),
+        ));
+    }
     let req = DnsCreate {
-        name: domain.to_string(),
+        name: absolute(domain),
         stack: Some(stack_name.to_string()),
         ..DnsCreate::default()
     };
@@ -547,13 +577,13 @@ pub fn create_for_stack(ctx: &Ctx, stack_name: &str, domain: &str) -> Result<Dns
 
 pub fn update(ctx: &Ctx, req: &DnsUpdate) -> Result<DnsChange> {
     let cfg = &ctx.cfg;
-    let name = full_name(cfg, &req.name)?;
+    let name = public_host("name", &full_name(cfg, &req.name)?)?;
     if req.value.is_none() && req.proxied.is_none() && req.ttl.is_none() {
         return Err(Error::Usage(
             "dns update: nothing to change; give a value, proxied or ttl".into(),
         ));
     }
-    let cf = Cloudflare::new(&cfg.dns)?;
+    let cf = Cloudflare::new(cfg)?;
     let zone = cf.zone_for(&name)?;
     let filter = Filter {
         name: Some(&name),
@@ -614,7 +644,7 @@ pub fn update(ctx: &Ctx, req: &DnsUpdate) -> Result<DnsChange> {
     } else {
         (
             Action::Updated,
-            cf.patch(&zone, &old.id, &diff)?,
+            cf.patch(&zone, old, &diff)?,
             Some(old.clone().into()),
         )
     };
@@ -631,21 +661,48 @@ pub fn update(ctx: &Ctx, req: &DnsUpdate) -> Result<DnsChange> {
 pub fn delete(ctx: &Ctx, req: &DnsDelete) -> Result<DnsDeleted> {
     let cfg = &ctx.cfg;
     let name = full_name(cfg, &req.name)?;
-    let cf = Cloudflare::new(&cfg.dns)?;
-    let zone = cf.zone_for(&name)?;
+    if let Some(stack) = &req.stack {
+        crate::validate::stack_name(stack)?;
+        if req.force {
+            return Err(Error::Usage(
+                "dns delete: --stack deletes only that stack's records; --force would delete \
+                 the others too, so give one of them"
+                    .into(),
+            ));
+        }
+    }
+    let nothing = || Ok(DnsDeleted::outside_every_zone(name.clone(), req.dry_run));
+    // A stack's records are wherever its domain is: nowhere, for a name no zone can hold.
+    match &req.stack {
+        Some(_) if !zone_could_exist(&name) => return nothing(),
+        Some(_) => {}
+        None => {
+            public_host("name", &name)?;
+        }
+    }
+    let cf = Cloudflare::new(cfg)?;
+    let zone = match &req.stack {
+        Some(_) => match cf.find_zone(&name)? {
+            Some(zone) => zone,
+            None => return nothing(),
+        },
+        None => cf.zone_for(&name)?,
+    };
     let filter = Filter {
         name: Some(&name),
         kind: req.r#type.map(RecordType::as_str),
         comment_prefix: None,
     };
     let found = cf.list(&zone, &filter)?;
-    if found.is_empty() {
-        return Err(not_found(&name, req.r#type));
-    }
-    let (deleted, kept): (Vec<Record>, Vec<Record>) = found
-        .into_iter()
-        .partition(|r| req.force || owner_of(r).is_some());
-    if deleted.is_empty() {
+    let (deleted, kept): (Vec<Record>, Vec<Record>) =
+        found.into_iter().partition(|r| match &req.stack {
+            Some(stack) => owner_of(r) == Some(stack.as_str()),
+            None => req.force || owner_of(r).is_some(),
+        });
+    if req.stack.is_none() && deleted.is_empty() {
+        if kept.is_empty() {
+            return Err(not_found(&name, req.r#type));
+        }
         let lines: Vec<String> = kept
             .into_iter()
             .map(|r| RecordView::from(r).line())
@@ -681,32 +738,22 @@ pub fn zone_could_exist(domain: &str) -> bool {
         .any(|s| domain == *s || domain.ends_with(&format!(".{s}")))
 }
 
-/// Delete the records at `domain` owned by `stackwiz:<stack_name>`; others stay. Nothing
-/// there, or no zone holding the domain, is not an error (the stack may never have had
-/// DNS). Needs a token.
+/// `dns delete DOMAIN --stack STACK`: the records at `domain` owned by `stackwiz:<stack>`;
+/// others stay. Nothing there, or no zone holding the domain, is not an error (the stack may
+/// never have had DNS), and a special-use domain costs no request at all.
 pub fn delete_for_stack(ctx: &Ctx, stack_name: &str, domain: &str) -> Result<DnsDeleted> {
-    let name = checked_host("domain", domain)?;
-    let cf = Cloudflare::new(&ctx.cfg.dns)?;
-    let Some(zone) = cf.find_zone(&name)? else {
-        return Ok(DnsDeleted {
-            zone: None,
-            name,
-            dry_run: false,
-            deleted: Vec::new(),
-            kept: Vec::new(),
-        });
+    // `delete` says the same for a stack's records, but a one-label domain (`localhost`) is
+    // no DNS name it would take.
+    if !zone_could_exist(domain) {
+        let name = domain.trim_end_matches('.').to_ascii_lowercase();
+        return Ok(DnsDeleted::outside_every_zone(name, false));
+    }
+    let req = DnsDelete {
+        name: absolute(domain),
+        stack: Some(stack_name.to_string()),
+        ..DnsDelete::default()
     };
-    let found = cf.list(
-        &zone,
-        &Filter {
-            name: Some(&name),
-            ..Filter::default()
-        },
-    )?;
-    let (deleted, kept) = found
-        .into_iter()
-        .partition(|r| owner_of(r) == Some(stack_name));
-    delete_records(&cf, zone, name, deleted, kept, false)
+    delete(ctx, &req)
 }
 
 fn delete_records(
@@ -740,12 +787,22 @@ pub fn sync(cfg: &Config, dry_run: bool, domains: &[String]) -> Result<SyncRepor
         dry_run,
         ..SyncReport::default()
     };
-    if domains.is_empty() {
+    // Special-use names (LAN-only stacks) are skipped unasked, and alone need no token.
+    let mut public = Vec::new();
+    for domain in domains {
+        let host = checked_host("domain", domain)?;
+        if zone_could_exist(&host) {
+            public.push((domain, host));
+        } else {
+            report.skipped.push(domain.clone());
+        }
+    }
+    if public.is_empty() {
         return Ok(report);
     }
-    let cf = Cloudflare::new(&cfg.dns)?;
-    for domain in domains {
-        match cf.find_zone(&checked_host("domain", domain)?)? {
+    let cf = Cloudflare::new(cfg)?;
+    for (domain, host) in public {
+        match cf.find_zone(&host)? {
             Some(zone) if !report.zones.iter().any(|z| z.id == zone.id) => report.zones.push(zone),
             Some(_) => {}
             None => report.skipped.push(domain.clone()),
@@ -787,7 +844,7 @@ pub fn sync(cfg: &Config, dry_run: bool, domains: &[String]) -> Result<SyncRepor
         if !dry_run {
             cf.patch(
                 zone,
-                &r.id,
+                r,
                 &Fields {
                     content: Some(ip.to_string()),
                     ..Fields::default()
@@ -831,7 +888,7 @@ pub fn ip(ctx: &Ctx, req: &IpQuery) -> Result<IpReport> {
 /// For `doctor`: "valid and active" when `GET /user/tokens/verify` says so, else an error
 /// naming the problem (Cloudflare's code, or the token's status).
 pub fn verify_token(cfg: &Config) -> Result<String> {
-    let status = Cloudflare::new(&cfg.dns)?.verify_token()?;
+    let status = Cloudflare::new(cfg)?.verify_token()?;
     if status.status == "active" {
         Ok("valid and active".into())
     } else {
@@ -852,9 +909,14 @@ pub fn owner_of(record: &Record) -> Option<&str> {
 }
 
 /// A label (under the default domain), `@` (the default domain) or a full hostname, as the
-/// lowercase full name Cloudflare stores.
+/// lowercase full name Cloudflare stores. A trailing dot makes a name absolute, as in DNS:
+/// `app.` is never taken as a label.
 fn full_name(cfg: &Config, name: &str) -> Result<String> {
-    let name = name.trim().trim_end_matches('.').to_ascii_lowercase();
+    let name = name.trim();
+    if name.len() > 1 && name.ends_with('.') {
+        return checked_host("name", name);
+    }
+    let name = name.to_ascii_lowercase();
     let full = if name == "@" {
         cfg.default_domain.to_ascii_lowercase()
     } else if name.contains('.') {
@@ -893,10 +955,40 @@ fn checked_host(field: &str, host: &str) -> Result<String> {
     Ok(host)
 }
 
+/// `domain` as an absolute name for [`full_name`], so a stack's domain is never read as a
+/// label under the default domain.
+fn absolute(domain: &str) -> String {
+    format!("{}.", domain.trim().trim_end_matches('.'))
+}
+
+/// `host`, unless it is a special-use name no zone can hold: then an error, before any
+/// request.
+fn public_host(field: &str, host: &str) -> Result<String> {
+    if zone_could_exist(host) {
+        Ok(host.to_string())
+    } else {
+        Err(special_use(
+            field,
+            host,
+            "use a name in one of your Cloudflare zones, e.g. app.example.com",
+        ))
+    }
+}
+
+fn special_use(field: &str, host: &str, instead: &str) -> Error {
+    Error::invalid(
+        field,
+        format!(
+            "{} is a special-use name no DNS zone can hold; {instead}",
+            printable(host)
+        ),
+    )
+}
+
 fn checked_ttl(ttl: Option<u32>, proxied: bool) -> Result<Option<u32>> {
     match ttl {
-        Some(t) if t != 1 && !(30..=86400).contains(&t) => {
-            Err(Error::invalid("ttl", format!("{t} is out of range: use 1 (automatic) or 30-86400 seconds")))
+        Some(t) if t != 1 && !(TTL_MIN..=TTL_MAX).contains(&t) => {
+            Err(Error::invalid("ttl", format!("{t} is out of range: use {TTL_RULE}")))
         }
         Some(t) if t != 1 && proxied => Err(Error::invalid(
             "ttl",
@@ -1020,7 +1112,7 @@ fn unquote(s: &str) -> &str {
         .unwrap_or(s)
 }
 
-/// The fields of `want` that differ from `old`: the body of a minimal PATCH.
+/// The fields of `want` that differ from `old`: what a PATCH changes.
 fn diff(old: &Record, want: &Fields) -> Fields {
     Fields {
         content: want
@@ -1120,6 +1212,13 @@ mod tests {
             "_acme-challenge.example.com"
         );
         assert_eq!(full_name(&c, "*").unwrap(), "*.example.com");
+        // A trailing dot makes a name absolute, as a stack's domain is.
+        assert_eq!(full_name(&c, "app.other.org.").unwrap(), "app.other.org");
+        assert_eq!(
+            full_name(&c, &absolute("Shop.Example.COM")).unwrap(),
+            "shop.example.com"
+        );
+        assert!(full_name(&c, "app.").is_err());
         for bad in [
             "",
             "-x",
@@ -1186,6 +1285,30 @@ mod tests {
             .contains("only for A and AAAA"));
         assert!(v(RecordType::TXT, "a\nb").is_err());
         assert_eq!(v(RecordType::TXT, "v=spf1 -all").unwrap(), "v=spf1 -all");
+    }
+
+    #[test]
+    fn special_use_names_are_refused_with_the_alternative() {
+        for name in [
+            "app.localhost",
+            "localhost",
+            "x.home.arpa",
+            "a.test.",
+            "b.internal",
+        ] {
+            assert!(!zone_could_exist(name), "{name}");
+        }
+        for name in ["app.example.com", "localhost.example.com", "test.dev"] {
+            assert!(zone_could_exist(name), "{name}");
+            assert_eq!(public_host("name", name).unwrap(), name);
+        }
+        let err = public_host("name", "app.localhost").unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert_eq!(
+            err.to_string(),
+            "invalid name: app.localhost is a special-use name no DNS zone can hold; \
+             use a name in one of your Cloudflare zones, e.g. app.example.com"
+        );
     }
 
     #[test]

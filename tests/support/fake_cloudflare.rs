@@ -5,8 +5,10 @@
 //! queued (429 with Retry-After, 5xx, slow or silent answers, malformed bodies), and every
 //! request is logged so tests can count them.
 //!
-//! Envelopes follow `../shared/reference/cloudflare/` (openapi-dns-subset.json, common.yaml):
-//! `{success, errors:[{code,message}], messages, result, result_info?}`.
+//! Answers follow Cloudflare's OpenAPI subset in `tests/fixtures/cloudflare/`:
+//! `{success, errors:[{code,message}], messages, result, result_info?}`, with records and
+//! zones in the schema's shapes. The log keeps each answer, so tests check the fake (and the
+//! bodies stackwiz sent) against that schema.
 #![allow(dead_code)]
 
 use std::collections::VecDeque;
@@ -40,6 +42,9 @@ pub struct Logged {
     pub query: Vec<(String, String)>,
     pub body: String,
     pub authorized: bool,
+    /// The status and JSON the fake answered; `None` for a hang, a raw body or a lost answer.
+    pub reply: Option<(u16, Value)>,
+    seq: u64,
 }
 
 impl Logged {
@@ -76,6 +81,7 @@ struct State {
     log: Vec<Logged>,
     faults: VecDeque<Fault>,
     page_cap: usize,
+    seq: u64,
 }
 
 #[derive(Clone)]
@@ -99,6 +105,7 @@ impl FakeCloudflare {
             log: Vec::new(),
             faults: VecDeque::new(),
             page_cap: 5000,
+            seq: 0,
         }));
         let shared = state.clone();
         let addr = serve(move |req| handle(&shared, req));
@@ -209,9 +216,11 @@ impl FakeCloudflare {
 }
 
 fn handle(state: &Arc<Mutex<State>>, req: HttpRequest) -> Reply {
-    let (fault, authorized) = {
+    let (fault, authorized, seq) = {
         let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
         let authorized = req.header("authorization") == Some(&format!("Bearer {}", s.token));
+        s.seq += 1;
+        let seq = s.seq;
         s.log.push(Logged {
             method: req.method.clone(),
             path: req
@@ -222,18 +231,27 @@ fn handle(state: &Arc<Mutex<State>>, req: HttpRequest) -> Reply {
             query: req.query.clone(),
             body: String::from_utf8_lossy(&req.body).into_owned(),
             authorized,
+            reply: None,
+            seq,
         });
-        (s.faults.pop_front(), authorized)
+        (s.faults.pop_front(), authorized, seq)
+    };
+    let answered = |(status, body): Answer| {
+        let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(l) = s.log.iter_mut().find(|l| l.seq == seq) {
+            l.reply = Some((status, body.clone()));
+        }
+        Reply::json(status, &body)
     };
     match fault {
         Some(Fault::RateLimit(after)) => {
-            let reply = Reply::json(
+            let reply = answered((
                 429,
-                &failure(
+                failure(
                     971,
                     "Please wait and consider throttling your request speed",
                 ),
-            );
+            ));
             return match after {
                 Some(a) => reply.with_header("Retry-After", &a),
                 None => reply,
@@ -259,8 +277,7 @@ fn handle(state: &Arc<Mutex<State>>, req: HttpRequest) -> Reply {
         }
         None => {}
     }
-    let (status, body) = route(state, &req, authorized);
-    Reply::json(status, &body)
+    answered(route(state, &req, authorized))
 }
 
 fn failure(code: i64, message: &str) -> Value {
@@ -572,7 +589,7 @@ fn check(s: &State, rec: &Rec, _zone: &str) -> Result<(), Answer> {
         return Err(fail(
             400,
             9021,
-            "Invalid TTL. Must be between 60 and 86400 seconds, or 1 for Automatic.",
+            "Invalid TTL. Must be between 30 and 86400 seconds, or 1 for Automatic.",
         ));
     }
     if rec
@@ -609,11 +626,12 @@ fn check(s: &State, rec: &Rec, _zone: &str) -> Result<(), Answer> {
     Ok(())
 }
 
-/// A record in the shape of the schema's `dns-records_dns-record` (plus zone fields).
+/// A record in the shape of the schema's `dns-records_dns-record` (plus zone fields). A
+/// record without a comment has none: the schema's comment is a string, never null.
 fn rec_json(r: &Rec, zone: &str) -> Value {
     // Proxied records are always automatic.
     let ttl = if r.proxied { 1 } else { r.ttl };
-    json!({
+    let mut record = json!({
         "id": r.id,
         "zone_id": r.zone_id,
         "zone_name": zone,
@@ -623,12 +641,15 @@ fn rec_json(r: &Rec, zone: &str) -> Value {
         "proxiable": matches!(r.kind.as_str(), "A" | "AAAA" | "CNAME"),
         "proxied": r.proxied,
         "ttl": ttl,
-        "comment": r.comment,
         "tags": [],
         "meta": {"auto_added": false, "source": "primary"},
         "created_on": "2024-01-01T05:20:00.12345Z",
         "modified_on": "2024-01-01T05:20:00.12345Z",
-    })
+    });
+    if let Some(comment) = &r.comment {
+        record["comment"] = json!(comment);
+    }
+    record
 }
 
 /// A zone in the shape of the schema's `zones_zone`.
@@ -648,7 +669,7 @@ fn zone_json(id: &str, name: &str) -> Value {
         "created_on": "2024-01-01T05:20:00.12345Z",
         "modified_on": "2024-01-01T05:20:00.12345Z",
         "activated_on": "2024-01-02T00:01:00.12345Z",
-        "owner": {"id": null, "type": "user", "email": null},
+        "owner": {"id": "7c5dae5552338874e5053f2534d2767a", "type": "user", "name": "Example User"},
         "account": {"id": "023e105f4ecef8ad9ca31a8372d0c353", "name": "Example Account"},
         "meta": {"cdn_only": false, "custom_certificate_quota": 0, "dns_only": false, "foundation_dns": false,
                  "page_rule_quota": 3, "phishing_detected": false, "step": 2},
