@@ -377,18 +377,8 @@ impl Docker {
             return parse_ps(&String::from_utf8_lossy(&out.stdout));
         }
         // v1 has no JSON output: ask the engine for the project's containers instead.
-        let mut cmd = self.docker();
-        cmd.args([
-            "ps",
-            "-a",
-            "--no-trunc",
-            "--format",
-            "{{json .}}",
-            "--filter",
-        ])
-        .arg(format!("label=com.docker.compose.project={project}"));
-        let out = self.run(cmd)?;
-        parse_docker_ps(&String::from_utf8_lossy(&out.stdout))
+        let out = self.containers(&format!("label=com.docker.compose.project={project}"))?;
+        parse_docker_ps(&out)
     }
 
     /// Every Compose project the engine knows (`docker compose ls -a`), in one call.
@@ -398,6 +388,12 @@ impl Docker {
         if let Some(out) = self.plugin_first(cmd)? {
             return parse_ls(&String::from_utf8_lossy(&out.stdout));
         }
+        let out = self.containers("label=com.docker.compose.project")?;
+        Ok(projects_from_docker_ps(&out))
+    }
+
+    /// `docker ps -a` as JSON lines, for the containers matching `filter` (one call).
+    fn containers(&self, filter: &str) -> Result<String> {
         let mut cmd = self.docker();
         cmd.args([
             "ps",
@@ -406,12 +402,10 @@ impl Docker {
             "--format",
             "{{json .}}",
             "--filter",
-            "label=com.docker.compose.project",
+            filter,
         ]);
         let out = self.run(cmd)?;
-        Ok(projects_from_docker_ps(&String::from_utf8_lossy(
-            &out.stdout,
-        )))
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
     pub fn network_exists(&self, name: &str) -> Result<bool> {

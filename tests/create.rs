@@ -935,27 +935,35 @@ fn completions_and_the_committed_man_page_are_current() {
 #[test]
 fn every_command_has_help_with_an_example() {
     let env = TestEnv::new();
-    for cmd in [
-        "create",
-        "templates",
-        "init",
-        "config",
-        "list",
-        "status",
-        "start",
-        "stop",
-        "restart",
-        "down",
-        "update",
-        "logs",
-        "remove",
-        "doctor",
-        "completions",
-    ] {
-        let out = env.cmd([cmd, "--help"]).ok();
+    let commands: &[&[&str]] = &[
+        &["create"],
+        &["templates"],
+        &["init"],
+        &["config"],
+        &["list"],
+        &["status"],
+        &["start"],
+        &["stop"],
+        &["restart"],
+        &["down"],
+        &["update"],
+        &["logs"],
+        &["remove"],
+        &["doctor"],
+        &["completions"],
+        &["mcp"],
+        &["ip"],
+        &["dns", "list"],
+        &["dns", "create"],
+        &["dns", "update"],
+        &["dns", "delete"],
+        &["dns", "sync"],
+    ];
+    for cmd in commands {
+        let out = env.cmd(cmd.iter().chain(&["--help"])).ok();
         assert!(
             out.stdout.contains("Example"),
-            "{cmd} --help has no example:\n{out}"
+            "{cmd:?} --help has no example:\n{out}"
         );
     }
 }

@@ -78,17 +78,8 @@ pub struct CreateArgs {
     /// Record type [default: A]
     #[arg(long = "type", value_name = "TYPE", ignore_case = true, value_parser = type_parser())]
     pub kind: Option<RecordType>,
-    /// The record's value; AUTO (A/AAAA) is this server's public address [default: AUTO]
-    #[arg(long, value_name = "V|AUTO")]
-    pub value: Option<String>,
-    /// Proxy through Cloudflare (the default for A, AAAA and CNAME)
-    #[arg(long, overrides_with = "no_proxied")]
-    pub proxied: bool,
-    /// DNS only, not proxied
-    #[arg(long, overrides_with = "proxied")]
-    pub no_proxied: bool,
-    #[arg(long, help = format!("TTL: {TTL_RULE} [default: 1]; proxied records are always automatic"))]
-    pub ttl: Option<u32>,
+    #[command(flatten)]
+    pub fields: RecordFields,
     /// A note stored after stackwiz's owner tag in the record's comment
     #[arg(long)]
     pub comment: Option<String>,
@@ -107,17 +98,30 @@ pub struct UpdateArgs {
     /// Which record, when the name has several
     #[arg(long = "type", value_name = "TYPE", ignore_case = true, value_parser = type_parser())]
     pub kind: Option<RecordType>,
-    /// New value; AUTO (A/AAAA) is this server's public address
+    #[command(flatten)]
+    pub fields: RecordFields,
+}
+
+/// The record fields `create` sets and `update` changes (only those given).
+#[derive(Debug, Args)]
+pub struct RecordFields {
+    /// The record's value; AUTO (A/AAAA) is this server's public address (create's default)
     #[arg(long, value_name = "V|AUTO")]
     pub value: Option<String>,
-    /// Proxy through Cloudflare
+    /// Proxy through Cloudflare (create's default for A, AAAA and CNAME)
     #[arg(long, overrides_with = "no_proxied")]
     pub proxied: bool,
     /// DNS only, not proxied
     #[arg(long, overrides_with = "proxied")]
     pub no_proxied: bool,
-    #[arg(long, help = format!("TTL: {TTL_RULE}"))]
+    #[arg(long, help = format!("TTL: {TTL_RULE} (create's default: 1); proxied records are always automatic"))]
     pub ttl: Option<u32>,
+}
+
+impl RecordFields {
+    fn proxied(&self) -> Option<bool> {
+        (self.proxied || self.no_proxied).then_some(self.proxied)
+    }
 }
 
 #[derive(Debug, Args)]
@@ -163,10 +167,6 @@ pub struct IpArgs {
     pub ipv6: bool,
 }
 
-fn proxied(on: bool, off: bool) -> Option<bool> {
-    (on || off).then_some(on)
-}
-
 pub fn run(ctx: &Ctx, cmd: DnsCommand, json: bool) -> Result<()> {
     match cmd {
         DnsCommand::List(a) => {
@@ -181,9 +181,9 @@ pub fn run(ctx: &Ctx, cmd: DnsCommand, json: bool) -> Result<()> {
             let req = DnsCreate {
                 name: a.name,
                 r#type: a.kind,
-                value: a.value,
-                proxied: proxied(a.proxied, a.no_proxied),
-                ttl: a.ttl,
+                proxied: a.fields.proxied(),
+                value: a.fields.value,
+                ttl: a.fields.ttl,
                 comment: a.comment,
                 stack: a.stack,
                 update: a.update,
@@ -194,9 +194,9 @@ pub fn run(ctx: &Ctx, cmd: DnsCommand, json: bool) -> Result<()> {
             let req = DnsUpdate {
                 name: a.name,
                 r#type: a.kind,
-                value: a.value,
-                proxied: proxied(a.proxied, a.no_proxied),
-                ttl: a.ttl,
+                proxied: a.fields.proxied(),
+                value: a.fields.value,
+                ttl: a.fields.ttl,
             };
             emit(json, &ops::update(ctx, &req)?)
         }

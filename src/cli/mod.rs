@@ -38,6 +38,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct Global {
     /// Print one JSON object on stdout instead of text (for scripts).
     #[arg(long, global = true)]
