@@ -505,51 +505,57 @@ pub fn list(ctx: &Ctx) -> Result<List> {
         .base_dir
         .canonicalize()
         .unwrap_or_else(|_| cfg.base_dir.clone());
+    // The folder name of a project whose compose file lies directly in a folder of the base dir.
     let in_base = |files: &str| -> Option<String> {
         let first = files.split(',').next()?;
         let dir = std::path::Path::new(first).parent()?;
         (dir.parent()? == base || dir.parent()? == cfg.base_dir)
             .then(|| dir.file_name()?.to_str().map(String::from))?
     };
+    // One pass over the projects, then one lookup per stack: hundreds of each stay cheap.
+    let mut by_folder: std::collections::HashMap<String, &crate::docker::Project> =
+        std::collections::HashMap::new();
+    for p in projects.iter().flatten() {
+        match in_base(&p.config_files) {
+            Some(folder) => {
+                by_folder.insert(folder, p);
+            }
+            // Older engines may not report config files: match on the project name.
+            None if p.config_files.is_empty() => {
+                by_folder.entry(p.name.clone()).or_insert(p);
+            }
+            None => {}
+        }
+    }
     let listed = stacks
         .iter()
-        .map(|s| {
-            let status = match &projects {
+        .map(|s| ListedStack {
+            name: s.name.clone(),
+            kind: s.kind.clone(),
+            domain: s.domain.clone(),
+            status: match &projects {
                 None => "unknown",
-                Some(ps) => ps
-                    .iter()
-                    .find(|p| {
-                        in_base(&p.config_files).as_deref() == Some(&s.name)
-                            || (p.config_files.is_empty() && p.name == s.name)
-                    })
+                Some(_) => by_folder
+                    .get(&s.name)
                     .map_or("not started", |p| summarize(&p.status)),
-            };
-            ListedStack {
-                name: s.name.clone(),
-                kind: s.kind.clone(),
-                domain: s.domain.clone(),
-                status: status.into(),
-                path: s.path.clone(),
             }
+            .into(),
+            path: s.path.clone(),
         })
         .collect();
-    let orphans = projects
+    let names: std::collections::HashSet<&str> = stacks.iter().map(|s| s.name.as_str()).collect();
+    let mut orphans: Vec<ListedStack> = by_folder
         .iter()
-        .flatten()
-        .filter_map(|p| {
-            let name = in_base(&p.config_files)?;
-            if stacks.iter().any(|s| s.name == name) {
-                return None;
-            }
-            Some(ListedStack {
-                name: p.name.clone(),
-                kind: None,
-                domain: None,
-                status: "orphan".into(),
-                path: cfg.base_dir.join(name),
-            })
+        .filter(|(folder, p)| !p.config_files.is_empty() && !names.contains(folder.as_str()))
+        .map(|(folder, p)| ListedStack {
+            name: p.name.clone(),
+            kind: None,
+            domain: None,
+            status: "orphan".into(),
+            path: cfg.base_dir.join(folder),
         })
         .collect();
+    orphans.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(List {
         base_dir: cfg.base_dir.clone(),
         stacks: listed,
