@@ -301,7 +301,7 @@ impl Docker {
 
     pub fn up(&self, project: &str, dir: &Path) -> Result<String> {
         let mut cmd = self.compose(project, dir)?;
-        cmd.args(["up", "-d", "--remove-orphans"]);
+        cmd.args(["up", "-d"]);
         self.run_long(cmd)
     }
 

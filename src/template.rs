@@ -398,11 +398,7 @@ fn render_jinja(text: &Text, body: &str, vars: &Vars) -> Result<String> {
     env.render_named_str(&name, body, minijinja::Value::from_serialize(vars))
         .map_err(|e| {
             let message = match e.kind() {
-                ErrorKind::UndefinedError => {
-                    "uses a value that was not given (image needs --image, port needs --port, \
-                 host_port needs --host-port; see `stackwiz templates`)"
-                        .to_string()
-                }
+                ErrorKind::UndefinedError => undefined_message(body, e.line()),
                 _ => e
                     .detail()
                     .map(String::from)
@@ -414,6 +410,56 @@ fn render_jinja(text: &Text, body: &str, vars: &Vars) -> Result<String> {
                 message,
             }
         })
+}
+
+/// Every variable a template can use, in the README's order.
+const VARIABLES: &[&str] = &[
+    "name",
+    "service_name",
+    "type",
+    "domain",
+    "image",
+    "port",
+    "host_port",
+    "network",
+    "entrypoint",
+    "certresolver",
+];
+
+/// Say which name on the failing line is undefined: a value that was not given (image,
+/// port, host_port), or a name that is no template variable at all.
+fn undefined_message(body: &str, line: Option<usize>) -> String {
+    let text = line
+        .and_then(|l| body.lines().nth(l.wrapping_sub(1)))
+        .unwrap_or_default();
+    let names = text.split("{{").skip(1).filter_map(|expr| {
+        let ident: String = expr
+            .trim_start()
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        (!ident.is_empty()).then_some(ident)
+    });
+    for ident in names {
+        match ident.as_str() {
+            "image" => return "uses image, which was not given (--image / image)".into(),
+            "port" => return "uses port, which was not given (--port / port)".into(),
+            "host_port" => {
+                return "uses host_port, which was not given (--host-port / host_port)".into()
+            }
+            known if VARIABLES.contains(&known) || known == "random_key" => continue,
+            unknown => {
+                return format!(
+                    "`{unknown}` is not a template variable (known: {}, random_key())",
+                    VARIABLES.join(", ")
+                )
+            }
+        }
+    }
+    format!(
+        "uses a value that is not defined (known: {})",
+        VARIABLES.join(", ")
+    )
 }
 
 /// The first `__UPPER_CASE__` token left in the text, with its line.

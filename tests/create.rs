@@ -829,6 +829,7 @@ fn init_writes_editable_templates_once_and_never_overwrites() {
     assert!(out.stdout.contains("wrote"), "{out}");
     let tpl = base.join("_templates/stack-template.yml");
     assert!(tpl.exists());
+    assert!(base.join("_scripts").is_dir());
     std::fs::write(&tpl, "mine\n").unwrap();
     let out = env.cmd(["init"]).ok();
     assert!(
@@ -1258,4 +1259,34 @@ fn a_json_error_on_a_closed_pipe_is_no_panic() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn an_undefined_template_variable_is_named() {
+    let mut env = TestEnv::new();
+    let templates = env.path("tpl");
+    env.set("STACKWIZ_TEMPLATES_DIR", &templates);
+    write(
+        &templates.join("typo-template.yml"),
+        "services:\n  x:\n    image: {{ imag }}\n",
+    );
+    let out = env
+        .cmd(["create", "t1", "--type", "typo", "--image", "nginx"])
+        .fails(1);
+    assert!(
+        out.stderr
+            .contains("typo-template.yml line 3: `imag` is not a template variable (known: name,"),
+        "{out}"
+    );
+    write(
+        &templates.join("needs-template.yml"),
+        "services:\n  x:\n    image: nginx\n    ports: [\"{{ host_port }}:80\"]\n",
+    );
+    let out = env.cmd(["create", "t2", "--type", "needs"]).fails(1);
+    assert!(
+        out.stderr
+            .contains("needs-template.yml line 4: uses host_port, which was not given"),
+        "{out}"
+    );
+    assert!(env.base_entries().is_empty());
 }

@@ -1019,8 +1019,7 @@ fn a_start_that_fails_keeps_the_files_and_says_how_to_retry() {
         "{out}"
     );
     assert!(
-        out.stderr
-            .contains(" up -d --remove-orphans` failed with exit status 1"),
+        out.stderr.contains(" up -d` failed with exit status 1"),
         "{out}"
     );
     assert!(
@@ -1469,4 +1468,36 @@ fn a_dns_failure_does_not_keep_create_from_starting_the_stack() {
     );
     assert!(!out.says("tok-unused-9"));
     assert_eq!(only_service(&lab.status(&name))["state"], "running");
+}
+
+#[test]
+fn a_crash_looping_container_is_restarting_not_stopped() {
+    let lab = Lab::new();
+    let env = &lab.env;
+    write(
+        &env.base.join("_templates/crash-template.yml"),
+        "services:\n  {{ name }}:\n    image: {{ image }}\n    container_name: {{ name }}\n    restart: always\n    command: [\"sh\", \"-c\", \"exit 3\"]\nnetworks:\n  default:\n    name: {{ network }}\n    external: true\n",
+    );
+    let name = lab.name("crash");
+    env.cmd([
+        "create",
+        &name,
+        "--type",
+        "crash",
+        "--image",
+        &test_image(),
+        "--start",
+    ])
+    .ok();
+    let status = wait_for("the container to restart", Duration::from_secs(30), || {
+        let s = lab.status(&name);
+        (only_service(&s)["state"] == "restarting").then_some(s)
+    });
+    assert_eq!(status["status"], "restarting", "{status}");
+    let list = env.cmd(["list", "--json"]).ok().json();
+    assert_eq!(
+        listed(&list, "stacks", &name)["status"],
+        "restarting",
+        "{list}"
+    );
 }

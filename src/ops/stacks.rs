@@ -341,8 +341,8 @@ impl Report for Init {
     }
 }
 
-/// Create the base dir and templates folder, write the embedded templates there as editable
-/// files (never overwriting one), and create the network when the engine is reachable.
+/// Create the base dir, templates and scripts folders, write the embedded templates there as
+/// editable files (never overwriting one), and create the network when the engine is reachable.
 pub fn init(ctx: &Ctx) -> Result<Init> {
     let cfg = &ctx.cfg;
     let mut report = Init {
@@ -353,7 +353,7 @@ pub fn init(ctx: &Ctx) -> Result<Init> {
         kept: Vec::new(),
         network: String::new(),
     };
-    for dir in [&cfg.base_dir, &cfg.templates_dir] {
+    for dir in [&cfg.base_dir, &cfg.templates_dir, &cfg.scripts_dir] {
         if !dir.is_dir() {
             std::fs::create_dir_all(dir).map_err(|e| Error::io("create folder", dir, e))?;
             report.created_dirs.push(dir.clone());
@@ -427,7 +427,7 @@ pub struct ListedStack {
     #[serde(rename = "type")]
     pub kind: Option<String>,
     pub domain: Option<String>,
-    /// running, partly running, stopped, not started, unknown, or orphan.
+    /// running, partly running, restarting, stopped, not started, unknown, or orphan.
     pub status: String,
     pub path: PathBuf,
 }
@@ -471,24 +471,35 @@ impl Report for List {
 
 /// `running(2), exited(1)` → a stack status word.
 fn summarize(status: &str) -> &'static str {
-    let mut running = 0;
-    let mut other = 0;
-    for part in status.split(',') {
-        let part = part.trim();
-        let n: u32 = part
-            .split_once('(')
-            .and_then(|(_, r)| r.trim_end_matches(')').parse().ok())
-            .unwrap_or(1);
-        if part.starts_with("running") {
-            running += n;
-        } else if !part.is_empty() {
-            other += n;
+    stack_state(
+        status
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|part| {
+                let (state, n) = part.split_once('(').unwrap_or((part, "1)"));
+                (state, n.trim_end_matches(')').parse().unwrap_or(1))
+            }),
+    )
+}
+
+/// A stack's status from its containers' states (with counts): running, partly running,
+/// restarting (a container in a crash loop: never "stopped", or an agent would start it
+/// again), stopped, or not started.
+fn stack_state<'a>(states: impl Iterator<Item = (&'a str, u32)>) -> &'static str {
+    let (mut running, mut restarting, mut other) = (0, 0, 0);
+    for (state, n) in states {
+        match state {
+            "running" => running += n,
+            "restarting" => restarting += n,
+            _ => other += n,
         }
     }
-    match (running, other) {
-        (0, 0) => "not started",
-        (_, 0) => "running",
-        (0, _) => "stopped",
+    match (running, restarting, other) {
+        (0, 0, 0) => "not started",
+        (_, r, _) if r > 0 => "restarting",
+        (_, _, 0) => "running",
+        (0, _, _) => "stopped",
         _ => "partly running",
     }
 }
@@ -571,7 +582,7 @@ pub struct Status {
     pub kind: Option<String>,
     pub domain: Option<String>,
     pub path: PathBuf,
-    /// running, partly running, stopped, or not started.
+    /// running, partly running, restarting, stopped, or not started.
     pub status: String,
     pub services: Vec<Service>,
 }
@@ -609,13 +620,7 @@ impl Report for Status {
 pub fn status(ctx: &Ctx, name: &str) -> Result<Status> {
     let meta = stack::locate(&ctx.cfg, name)?;
     let services = ctx.docker().ps(&meta.name, &meta.path)?;
-    let running = services.iter().filter(|s| s.state == "running").count();
-    let status = match (running, services.len()) {
-        (_, 0) => "not started",
-        (r, n) if r == n => "running",
-        (0, _) => "stopped",
-        _ => "partly running",
-    };
+    let status = stack_state(services.iter().map(|s| (s.state.as_str(), 1)));
     Ok(Status {
         name: meta.name,
         kind: meta.kind,
@@ -857,6 +862,9 @@ mod tests {
         assert_eq!(summarize("exited(2)"), "stopped");
         assert_eq!(summarize("created(1)"), "stopped");
         assert_eq!(summarize(""), "not started");
+        assert_eq!(summarize("restarting(1)"), "restarting");
+        assert_eq!(summarize("running(1), restarting(1)"), "restarting");
+        assert_eq!(summarize("exited(1), restarting(2)"), "restarting");
     }
 
     #[test]
