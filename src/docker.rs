@@ -332,6 +332,17 @@ impl Docker {
         self.run_long(cmd)
     }
 
+    /// `docker compose -p NAME down` for a project whose folder is gone (an orphan): Compose
+    /// v2 finds its containers by the project label, no compose file needed.
+    pub fn down_orphan(&self, project: &str, volumes: bool) -> Result<String> {
+        let mut cmd = self.docker();
+        cmd.args(["compose", "-p", project, "down", "--remove-orphans"]);
+        if volumes {
+            cmd.arg("-v");
+        }
+        self.run_long(cmd)
+    }
+
     /// `logs`: on the terminal (followed if asked) in human mode, captured otherwise.
     pub fn logs(
         &self,

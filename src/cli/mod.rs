@@ -311,8 +311,8 @@ pub fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Remove(a) => {
-            // Refuse what is not a stack before asking about it.
-            crate::stack::locate(&ctx.cfg, &a.name)?;
+            // Refuse what is not a stack (or an orphan) before asking about it.
+            stacks::removable(&ctx, &a.name)?;
             let what = if a.purge {
                 "delete its folder"
             } else {

@@ -801,30 +801,82 @@ pub struct RemoveRequest {
 #[derive(Debug, Serialize)]
 pub struct Removed {
     pub name: String,
-    /// Where the folder went (None when purged).
+    /// Where the folder went (None when purged, or for an orphan).
     pub trashed_to: Option<PathBuf>,
     pub purged: bool,
     pub volumes_removed: bool,
+    /// The DNS records deleted (and kept), or `{"skipped": why, "retry": command}`.
     pub dns: Option<serde_json::Value>,
+    /// True when only containers were left: the stack's folder was already gone.
+    pub orphan: bool,
 }
 
 impl Report for Removed {
     fn human(&self) -> String {
-        match &self.trashed_to {
-            Some(p) => format!(
+        let mut out = match (&self.trashed_to, self.orphan) {
+            (_, true) => format!("removed orphan {}: containers down (its folder was already gone)\n", self.name),
+            (Some(p), false) => format!(
                 "removed {}: containers down, folder moved to {}\n(restore it by moving it back; delete it for good with --purge)\n",
                 self.name,
                 p.display()
             ),
-            None => format!("removed {}: containers down, folder deleted\n", self.name),
+            (None, false) => format!("removed {}: containers down, folder deleted\n", self.name),
+        };
+        if let Some(skipped) = self
+            .dns
+            .as_ref()
+            .and_then(|d| d.get("skipped"))
+            .and_then(|s| s.as_str())
+        {
+            let retry = self
+                .dns
+                .as_ref()
+                .and_then(|d| d.get("retry"))
+                .and_then(|s| s.as_str())
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "note: DNS records not checked: {skipped}; once it is set: {retry}\n"
+            ));
         }
+        out
+    }
+}
+
+/// What `remove NAME` would act on: a stack folder, or an orphan (containers whose folder is
+/// gone). Anything else is refused before anyone is asked to confirm.
+pub fn removable(ctx: &Ctx, name: &str) -> Result<Option<StackMeta>> {
+    match stack::locate(&ctx.cfg, name) {
+        Ok(meta) => Ok(Some(meta)),
+        Err(e @ Error::StackNotFound { .. }) => {
+            let orphan = list(ctx)?
+                .orphans
+                .iter()
+                .any(|o| o.name == name || o.path.ends_with(name));
+            if orphan {
+                Ok(None)
+            } else {
+                Err(e)
+            }
+        }
+        Err(e) => Err(e),
     }
 }
 
 /// Take a stack down and move its folder to the trash (or delete it with `purge`), then
-/// delete the DNS records it owns. The caller has already obtained confirmation.
+/// delete the DNS records it owns. An orphan's containers are taken down. The caller has
+/// already obtained confirmation.
 pub fn remove(ctx: &Ctx, req: &RemoveRequest) -> Result<Removed> {
-    let meta = stack::locate(&ctx.cfg, &req.name)?;
+    let Some(meta) = removable(ctx, &req.name)? else {
+        ctx.docker().down_orphan(&req.name, req.volumes)?;
+        return Ok(Removed {
+            name: req.name.clone(),
+            trashed_to: None,
+            purged: false,
+            volumes_removed: req.volumes,
+            dns: None,
+            orphan: true,
+        });
+    };
     ctx.docker().down(&meta.name, &meta.path, req.volumes)?;
     let trashed_to = if req.purge {
         stack::purge(&meta)?;
@@ -838,16 +890,30 @@ pub fn remove(ctx: &Ctx, req: &RemoveRequest) -> Result<Removed> {
         purged: req.purge,
         volumes_removed: req.volumes,
         dns: None,
+        orphan: false,
     };
-    if let (false, Some(domain), true) = (req.keep_dns, &meta.domain, ctx.cfg.token_configured()) {
-        let change =
-            super::dns::delete_for_stack(ctx, &meta.name, domain).map_err(|e| Error::Partial {
-                done: format!("stack {} was removed", meta.name),
-                source: Box::new(e),
-                retry: format!("stackwiz dns delete {domain} --stack {} --yes", meta.name),
-            })?;
-        report.dns = Some(serde_json::to_value(change).unwrap_or_default());
+    let Some(domain) = meta
+        .domain
+        .as_deref()
+        .filter(|d| !req.keep_dns && super::dns::zone_could_exist(d))
+    else {
+        return Ok(report);
+    };
+    let retry = format!("stackwiz dns delete {domain} --stack {} --yes", meta.name);
+    if !ctx.cfg.token_configured() {
+        // Not an error: many stacks never had a record. But say so, and how to clean up.
+        report.dns = Some(
+            serde_json::json!({"skipped": "no Cloudflare token is configured", "retry": retry}),
+        );
+        return Ok(report);
     }
+    let change =
+        super::dns::delete_for_stack(ctx, &meta.name, domain).map_err(|e| Error::Partial {
+            done: format!("stack {} was removed", meta.name),
+            source: Box::new(e),
+            retry,
+        })?;
+    report.dns = Some(serde_json::to_value(change).unwrap_or_default());
     Ok(report)
 }
 
