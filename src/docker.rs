@@ -332,6 +332,13 @@ impl Docker {
         self.run_long(cmd)
     }
 
+    /// `docker compose config -q` on a stack folder: whether Compose accepts its files.
+    pub fn config_check(&self, project: &str, dir: &Path) -> Result<()> {
+        let mut cmd = self.compose(project, dir)?;
+        cmd.args(["config", "-q"]);
+        self.run(cmd).map(drop)
+    }
+
     /// `docker compose -p NAME down` for a project whose folder is gone (an orphan): Compose
     /// v2 finds its containers by the project label, no compose file needed.
     pub fn down_orphan(&self, project: &str, volumes: bool) -> Result<String> {

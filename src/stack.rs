@@ -69,6 +69,9 @@ pub struct Plan {
     pub env: String,
     pub folders: Vec<String>,
     pub owner: Owner,
+    /// The user's compose template file, when the type did not come embedded (embedded
+    /// templates are checked by the test suite; a user's is checked by Compose at create).
+    pub template_file: Option<PathBuf>,
 }
 
 impl Plan {
@@ -220,7 +223,28 @@ pub fn plan(cfg: &Config, req: &CreateRequest) -> Result<Plan> {
         env,
         folders: kind.spec.folders.iter().map(|s| s.to_string()).collect(),
         owner,
+        template_file: kind.compose.path.clone(),
     })
+}
+
+/// Write the plan's compose file and `.env` into a private scratch folder, hand it to
+/// `check`, and remove it again: for checks that need the files on disk before the stack is
+/// created (or in a dry run, without creating it).
+pub fn with_scratch_copy<T>(plan: &Plan, check: impl FnOnce(&Path) -> Result<T>) -> Result<T> {
+    let dir = std::env::temp_dir().join(format!(
+        ".stackwiz-check-{}-{}-{}",
+        plan.name,
+        std::process::id(),
+        nanos()
+    ));
+    fs::create_dir(&dir).map_err(|e| Error::io("create folder", &dir, e))?;
+    let result = fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))
+        .map_err(|e| Error::io("set the mode of", &dir, e))
+        .and_then(|()| write_file(&dir.join(COMPOSE_FILE), &plan.compose, 0o600))
+        .and_then(|()| write_file(&dir.join(ENV_FILE), &plan.env, 0o600))
+        .and_then(|()| check(&dir));
+    let _ = fs::remove_dir_all(&dir);
+    result
 }
 
 /// The stack's hostname: `--domain`, else NAME.DEFAULT_DOMAIN.

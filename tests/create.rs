@@ -1290,3 +1290,38 @@ fn an_undefined_template_variable_is_named() {
     );
     assert!(env.base_entries().is_empty());
 }
+
+#[test]
+fn a_user_template_that_renders_invalid_compose_is_refused_before_anything_is_written() {
+    require_compose();
+    let mut env = TestEnv::new();
+    let templates = env.path("tpl");
+    env.set("STACKWIZ_TEMPLATES_DIR", &templates);
+    write(&templates.join("bad-template.yml"), "services: [oops\n");
+    let out = env.cmd(["create", "b1", "--type", "bad"]).fails(1);
+    let first = out.stderr.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with(
+            &format!(
+                "error: template {} : Compose rejects",
+                templates.join("bad-template.yml").display()
+            )
+            .replace(" :", ":")
+        ),
+        "{out}"
+    );
+    let out = env
+        .cmd(["create", "b2", "--type", "bad", "--dry-run"])
+        .fails(1);
+    assert!(out.stderr.contains("Compose rejects"), "{out}");
+    write(
+        &templates.join("nosvc-template.yml"),
+        "services:\n  x:\n    imagee: nginx\n",
+    );
+    let out = env.cmd(["create", "b3", "--type", "nosvc"]).fails(1);
+    assert!(
+        out.stderr.contains("Compose rejects") && out.stderr.contains("imagee"),
+        "{out}"
+    );
+    assert!(env.base_entries().is_empty(), "{:?}", env.base_entries());
+}

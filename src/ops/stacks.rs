@@ -113,6 +113,9 @@ pub fn create(ctx: &Ctx, req: &CreateRequest, dry_run: bool) -> Result<Created> 
             return Err(Error::InvalidMany(all));
         }
     };
+    if let Some(file) = &plan.template_file {
+        check_with_compose(ctx, &plan, file)?;
+    }
     let mut report = Created {
         name: plan.name.clone(),
         kind: plan.kind.clone(),
@@ -195,6 +198,30 @@ pub fn create(ctx: &Ctx, req: &CreateRequest, dry_run: bool) -> Result<Created> 
                 retry,
             })
         }
+    }
+}
+
+/// A user's template is only known to be valid YAML and valid Compose once Compose has read
+/// it: do that before anything is written. Without Compose (stackwiz may run on a host that
+/// only writes stacks) the check is skipped; `start` would report the problem.
+fn check_with_compose(ctx: &Ctx, plan: &stack::Plan, template: &std::path::Path) -> Result<()> {
+    let docker = ctx.docker();
+    match stack::with_scratch_copy(plan, |dir| docker.config_check(&plan.name, dir)) {
+        Err(Error::ProgramNotFound { .. }) | Ok(()) => Ok(()),
+        Err(Error::Command { stderr, .. }) => Err(Error::Template {
+            file: template.display().to_string(),
+            line: None,
+            message: format!(
+                "Compose rejects what it renders to: {}",
+                stderr
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            ),
+        }),
+        Err(e) => Err(e),
     }
 }
 
