@@ -277,20 +277,137 @@ fn the_python_sdk_sees_only_the_readers_in_read_only_mode() {
     assert_eq!(out.code, 0, "mcp_client.py read-only failed:\n{out}");
 }
 
+/// What a test puts on the shared engine: a stack's containers and volumes (found by their
+/// Compose project label, exactly) and a proxy network. Dropping it removes them, so a test
+/// that fails or panics halfway leaves nothing behind. A killed test process runs no `Drop`:
+/// tests/setup/engine.sh sweeps what such runs leave (the `mcp-` and `swmcp-` prefixes).
+struct EngineObjects {
+    stack: String,
+    network: String,
+    /// Runs `docker` with the test engine's DOCKER_HOST and DOCKER_CONFIG.
+    docker: TestEnv,
+}
+
+impl EngineObjects {
+    /// `mcp-<pid>-<what>` and `swmcp-<pid>-<what>`: this process's own names.
+    fn new(what: &str) -> EngineObjects {
+        let id = std::process::id();
+        EngineObjects {
+            stack: format!("mcp-{id}-{what}"),
+            network: format!("swmcp-{id}-{what}"),
+            docker: TestEnv::new(),
+        }
+    }
+
+    fn docker<I, S>(&self, args: I) -> support::Out
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.docker.program("docker", args).output()
+    }
+
+    /// The ids a `docker ... ls -q`-style command lists.
+    fn ids(&self, list: &[&str]) -> Vec<String> {
+        let out = self.docker(list);
+        out.stdout.split_whitespace().map(String::from).collect()
+    }
+
+    fn project(&self) -> String {
+        format!("label=com.docker.compose.project={}", self.stack)
+    }
+
+    fn containers(&self) -> Vec<String> {
+        self.ids(&["ps", "-aq", "--filter", &self.project()])
+    }
+
+    fn volumes(&self) -> Vec<String> {
+        self.ids(&["volume", "ls", "-q", "--filter", &self.project()])
+    }
+
+    fn networks(&self) -> Vec<String> {
+        self.ids(&[
+            "network",
+            "ls",
+            "-q",
+            "--filter",
+            &format!("name=^{}$", self.network),
+        ])
+    }
+
+    /// `docker REMOVE IDS...`, unless there is nothing to remove.
+    fn remove(&self, remove: &[&str], ids: Vec<String>) {
+        if !ids.is_empty() {
+            let args = remove.iter().map(|a| a.to_string()).chain(ids);
+            self.docker(args);
+        }
+    }
+}
+
+impl Drop for EngineObjects {
+    fn drop(&mut self) {
+        // Containers first: a network or volume in use cannot go.
+        self.remove(&["rm", "-f", "-v"], self.containers());
+        self.remove(&["volume", "rm", "-f"], self.volumes());
+        self.remove(&["network", "rm"], self.networks());
+    }
+}
+
 #[test]
 fn the_python_sdk_runs_a_stack_lifecycle_on_the_engine() {
     support::require_engine();
     let mut env = TestEnv::new();
-    let id = std::process::id();
-    let (stack, network) = (format!("mcp-{id}"), format!("swmcp-{id}"));
-    env.set("STACKWIZ_TEST_STACK", &stack);
+    let engine = EngineObjects::new("life");
+    env.set("STACKWIZ_TEST_STACK", &engine.stack);
     env.set("STACKWIZ_TEST_IMAGE", support::test_image());
-    env.set("STACKWIZ_DOCKER_NETWORK", &network);
+    env.set("STACKWIZ_DOCKER_NETWORK", &engine.network);
     let out = python_client(&env, "lifecycle");
-    // Whatever happened, leave nothing behind on the engine.
-    let _ = env.cmd(["remove", &stack, "--yes", "--purge"]).output();
-    let _ = env.program("docker", ["network", "rm", &network]).output();
     assert_eq!(out.code, 0, "mcp_client.py lifecycle failed:\n{out}");
+}
+
+#[test]
+fn engine_objects_are_removed_even_when_the_test_panics() {
+    support::require_engine();
+    let mut made = Vec::new();
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let engine = EngineObjects::new("guard");
+        let label = format!("com.docker.compose.project={}", engine.stack);
+        let image = support::test_image();
+        let network = engine.docker(["network", "create", &engine.network]);
+        let container = engine.docker([
+            "create",
+            "--name",
+            &engine.stack,
+            "--label",
+            &label,
+            "--network",
+            &engine.network,
+            &image,
+        ]);
+        made = vec![
+            (engine.networks().len(), network.to_string()),
+            (engine.containers().len(), container.to_string()),
+        ];
+        panic!("a test failing halfway");
+    }));
+    assert!(panicked.is_err());
+    assert_eq!(made.len(), 2, "the test stopped before making anything");
+    for (count, out) in made {
+        assert_eq!(count, 1, "the test made nothing:\n{out}");
+    }
+    let engine = EngineObjects::new("guard");
+    assert_eq!(
+        engine.containers(),
+        Vec::<String>::new(),
+        "container {} left",
+        engine.stack
+    );
+    assert_eq!(
+        engine.networks(),
+        Vec::<String>::new(),
+        "network {} left",
+        engine.network
+    );
 }
 
 /// The binary's stdout carries nothing but protocol messages even when docker fails loudly.

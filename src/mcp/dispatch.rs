@@ -108,8 +108,11 @@ pub struct Catalog {
 /// `deny_unknown_fields`, missing field, wrong type) is a validation error, which the model
 /// sees as an `isError` result it can correct.
 pub fn arguments<T: DeserializeOwned>(args: Value) -> Result<T, Error> {
-    serde_json::from_value(args).map_err(|e| Error::invalid("arguments", e.to_string()))
+    serde_json::from_value(args).map_err(|e| Error::invalid(ARGUMENTS_FIELD, e.to_string()))
 }
+
+/// The `field` of the [`Error::Invalid`] that [`arguments`] returns.
+pub const ARGUMENTS_FIELD: &str = "arguments";
 
 /// A successful tool result: `structuredContent` plus the same JSON as text.
 pub fn tool_result(structured: Value) -> Value {

@@ -592,6 +592,7 @@ fn dns_create_input() -> Value {
             "proxied": {"type": "boolean", "default": true, "description": "A, AAAA, CNAME only."},
             "ttl": ttl(),
             "comment": {"type": "string"},
+            "stack": text("Owning stack (comment stackwiz:STACK): remove_stack deletes the record with it."),
             "update": flag_that("Replace a different record of that name and type."),
         }),
         &["subdomain"],
@@ -778,7 +779,7 @@ fn sync_schema() -> Value {
 mod tests {
     use super::*;
     use crate::config::{Config, Env, Overrides};
-    use crate::mcp::dispatch::McpServer;
+    use crate::mcp::dispatch::{McpServer, ARGUMENTS_FIELD};
     use crate::mcp::protocol::{Request, RequestId};
     use crate::mcp::server::Handler;
     use crate::ops::Stream;
@@ -929,6 +930,125 @@ mod tests {
             assert_eq!((t.output_schema)()["type"], "object", "{}", t.name);
             if t.annotations.read_only {
                 assert!(!t.annotations.destructive, "{}", t.name);
+            }
+        }
+    }
+
+    /// Request fields a schema shows under another name: the struct field (left) may be
+    /// missing from a tool's inputSchema when its alias (right) is there.
+    const SCHEMA_ALIASES: &[(&str, &str)] = &[
+        ("env", "environment"),
+        ("start", "auto_start"),
+        ("dns", "create_dns"),
+        ("name", "subdomain"),
+    ];
+
+    /// A value a property's schema allows: its const, default or first enum value, else
+    /// the least of its type.
+    fn sample(schema: &Value) -> Value {
+        for key in ["const", "default"] {
+            if let Some(value) = schema.get(key) {
+                return value.clone();
+            }
+        }
+        if let Some(first) = schema.get("enum").and_then(|e| e.get(0)) {
+            return first.clone();
+        }
+        match schema["type"].as_str() {
+            // Also a valid stack name, for the properties that are one.
+            Some("string") => json!("web"),
+            Some("integer") => schema.get("minimum").cloned().unwrap_or(json!(1)),
+            Some("boolean") => json!(true),
+            Some("object") => match schema.get("additionalProperties") {
+                Some(values @ Value::Object(_)) => json!({ "K": sample(values) }),
+                _ => json!({}),
+            },
+            Some("array") => json!([sample(&schema["items"])]),
+            other => panic!("no sample for a property of type {other:?}: {schema}"),
+        }
+    }
+
+    /// What serde said when it refused a tool's arguments, if it did.
+    fn refused_arguments(result: &Result<Value, Error>) -> Option<&str> {
+        match result {
+            Err(Error::Invalid { field, rule }) if field == ARGUMENTS_FIELD => Some(rule),
+            _ => None,
+        }
+    }
+
+    /// Every argument name the request struct behind a tool accepts, aliases included, as
+    /// serde lists them when it refuses an unknown one: "unknown field `x`, expected one of
+    /// `a`, `b`" (or "expected `a`", or "there are no fields"). Asked through the tool
+    /// itself, so it is always the struct the tool really deserializes into.
+    fn accepted_fields(f: &Fixture, tool: &Tool) -> Vec<String> {
+        const PROBE: &str = "zz_no_such_argument";
+        let result = (tool.call)(&f.ctx, json!({ PROBE: 0 }));
+        let rule = refused_arguments(&result).unwrap_or_else(|| {
+            panic!(
+                "{}: an unknown argument was not refused ({result:?}); its request struct \
+                 needs #[serde(deny_unknown_fields)]",
+                tool.name
+            )
+        });
+        let (_, expected) = rule
+            .split_once(&format!("unknown field `{PROBE}`, "))
+            .unwrap_or_else(|| panic!("{}: unexpected refusal: {rule}", tool.name));
+        if expected == "there are no fields" {
+            return Vec::new();
+        }
+        expected
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(String::from)
+            .collect()
+    }
+
+    #[test]
+    fn every_input_schema_shows_exactly_what_its_tool_accepts() {
+        let f = fixture(&[]);
+        for t in TOOLS {
+            let schema = (t.input_schema)();
+            let empty = serde_json::Map::new();
+            let properties = schema["properties"].as_object().unwrap_or(&empty);
+            let required: serde_json::Map<String, Value> = schema["required"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|name| {
+                    let name = name.as_str().unwrap();
+                    (name.to_string(), sample(&properties[name]))
+                })
+                .collect();
+            // Every property the schema offers is taken, with a value of its schema.
+            let mut cases = vec![required.clone()];
+            for (name, property) in properties {
+                let mut args = required.clone();
+                args.insert(name.clone(), sample(property));
+                cases.push(args);
+            }
+            for args in cases {
+                let args = Value::Object(args);
+                let result = (t.call)(&f.ctx, args.clone());
+                if let Some(rule) = refused_arguments(&result) {
+                    panic!(
+                        "{}: arguments its inputSchema allows are refused: {args}: {rule}",
+                        t.name
+                    );
+                }
+            }
+            // Every argument the tool takes is in the schema: with additionalProperties
+            // false, an agent cannot send one the schema leaves out.
+            for field in accepted_fields(&f, t) {
+                let shown = properties.contains_key(&field)
+                    || SCHEMA_ALIASES
+                        .iter()
+                        .any(|&(of, alias)| of == field && properties.contains_key(alias));
+                assert!(
+                    shown,
+                    "{}: the tool takes `{field}` but its inputSchema does not show it",
+                    t.name
+                );
             }
         }
     }

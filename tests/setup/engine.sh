@@ -277,6 +277,56 @@ ensure_engine() {
   fi
 }
 
+# ------------------------------------------------------------------- sweep --
+# What killed test runs left on the engine (a killed test process runs no Drop guard).
+# The names are the suites': tests/lifecycle.rs `swt<hash>-...` and tests/dns.rs
+# `swt-dns-<pid>` / `swt-dnsl-<pid>`; tests/mcp.rs `mcp-<pid>-...` and `swmcp-<pid>-...`.
+# Our lock is not held while a suite runs (cargo starts after engine.sh exits), so a suite
+# may be running on this engine right now: only objects older than SWEEP_AGE go (default
+# an hour, far longer than any suite run), never a running suite's young ones. Set
+# STACKWIZ_TEST_SWEEP_AGE=0 to sweep them all when no suite is running.
+SWEEP_NAMES='^(swt|mcp-|swmcp-)'
+SWEEP_AGE="${STACKWIZ_TEST_SWEEP_AGE:-3600}"
+
+# Reads "name created" lines (created: RFC 3339 or Unix seconds) and prints the names of
+# the test objects created before the cutoff.
+stale_names() {
+  local cutoff name created ts
+  cutoff=$(( $(date +%s) - SWEEP_AGE ))
+  while read -r name created; do
+    name=${name#/}
+    [[ "$name" =~ $SWEEP_NAMES ]] || continue
+    if [[ "$created" =~ ^[0-9]+$ ]]; then ts=$created; else ts=$(date -d "$created" +%s 2>/dev/null) || continue; fi
+    [ "$ts" -le "$cutoff" ] && echo "$name"
+  done
+  return 0
+}
+
+sweep_leftovers() {
+  [[ "$SWEEP_AGE" =~ ^[0-9]+$ ]] || die "STACKWIZ_TEST_SWEEP_AGE must be a number of seconds, not '$SWEEP_AGE'"
+  local ids names
+  # kind | its listing | the inspect format of its name and creation time | its removal
+  # (containers first: a volume or network in use cannot go)
+  local sweeps=(
+    "containers|container ls -aq --no-trunc|{{.Name}} {{.Created}}|container rm -f -v"
+    "volumes|volume ls -q|{{.Name}} {{.CreatedAt}}|volume rm -f"
+    "networks|network ls -q --no-trunc|{{.Name}} {{.Created.Unix}}|network rm"
+  )
+  local sweep kind list format remove
+  for sweep in "${sweeps[@]}"; do
+    IFS='|' read -r kind list format remove <<< "$sweep"
+    # shellcheck disable=SC2086 # $list and $remove are word lists
+    mapfile -t ids < <(dk $list)
+    [ ${#ids[@]} -gt 0 ] || continue
+    # shellcheck disable=SC2086
+    mapfile -t names < <(dk ${list%% *} inspect --format "$format" "${ids[@]}" 2>/dev/null | stale_names)
+    [ ${#names[@]} -gt 0 ] || continue
+    log "removing $kind that killed test runs left (older than ${SWEEP_AGE}s): ${names[*]}"
+    # shellcheck disable=SC2086
+    dk $remove "${names[@]}" >/dev/null 2>&1 || log "warning: could not remove every one of them: dk $remove ${names[*]}"
+  done
+}
+
 # ----------------------------------------------------------------- compose --
 ensure_compose_v2() {
   local plugin="$DOCKER_CFG/cli-plugins/docker-compose"
@@ -384,6 +434,7 @@ ensure_venv() {
 ensure_packages
 DOCKER=$(pick_docker_cli)
 ensure_engine
+sweep_leftovers
 ensure_compose_v2
 ensure_image
 ensure_venv
