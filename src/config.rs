@@ -4,6 +4,11 @@
 //! Precedence: flag > environment > config file > default. This is the only module that
 //! reads environment variables (it takes a snapshot, [`Env`], so tests can hand it one).
 //! The Cloudflare token is kept in a [`Secret`] whose `Debug` and `Display` never show it.
+//!
+//! Values are checked here, where it is still known where each came from, so an error names
+//! the flag, variable or file line to fix: file values must have their key's TOML type,
+//! folders must be absolute, and the default domain must be a hostname. Every error is one
+//! line.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -16,6 +21,9 @@ use crate::error::{Error, Result};
 pub const DEFAULT_CF_API_URL: &str = "https://api.cloudflare.com/client/v4";
 pub const DEFAULT_IP_SERVICES: &str =
     "https://ipv4.icanhazip.com,https://api.ipify.org,https://ifconfig.me/ip";
+/// The smallest `STACKWIZ_HTTP_TIME_SCALE`: a 1 s retry wait stays at least 10 ms.
+pub const MIN_HTTP_TIME_SCALE: f64 = 0.01;
+const HTTP_TIME_SCALE_VAR: &str = "STACKWIZ_HTTP_TIME_SCALE";
 
 /// A snapshot of the environment variables stackwiz cares about.
 #[derive(Clone, Debug, Default)]
@@ -46,14 +54,6 @@ impl Env {
             .get(key)
             .map(String::as_str)
             .filter(|v| !v.is_empty())
-    }
-
-    /// The STACKWIZ_* variables, for `mcp --print-config`.
-    pub fn stackwiz_vars(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0
-            .iter()
-            .filter(|(k, _)| k.starts_with("STACKWIZ_"))
-            .map(|(k, v)| (k.as_str(), v.as_str()))
     }
 }
 
@@ -102,6 +102,11 @@ pub struct Entry {
     pub key: &'static str,
     pub value: String,
     pub source: String,
+    /// The environment variable that sets this key, so that `mcp --print-config` can hand a
+    /// flag's or a variable's value on to the server. None for the token (never handed on),
+    /// the config file (its own rule) and the test-only time scale.
+    #[serde(skip)]
+    pub env_var: Option<&'static str>,
 }
 
 #[derive(Clone, Debug)]
@@ -110,16 +115,20 @@ pub struct DnsConfig {
     /// Why a configured token could not be read (an empty or unreadable token file), as
     /// (message, hint). Kept until a DNS operation asks for the token, so that a DNS-only
     /// setting never breaks the commands that need no token.
-    pub token_problem: Option<(String, String)>,
+    pub token_problem: Option<(String, Option<String>)>,
     pub api_url: String,
     pub ip_services: Vec<String>,
     pub public_ip: Option<String>,
+    /// Where `public_ip` came from (`env STACKWIZ_PUBLIC_IP`, `file PATH`), for its errors.
+    pub public_ip_source: String,
     pub allow_private_ip: bool,
     pub zone_id: Option<String>,
     pub cache_dir: PathBuf,
-    /// `STACKWIZ_HTTP_TIME_SCALE` (0 < x <= 1, default 1): multiplies every HTTP timeout and
-    /// retry wait, so tests of timeouts and rate limits take seconds, not minutes. It can
-    /// only shorten the waits, never lengthen them.
+    /// A testing aid, not a setting: `STACKWIZ_HTTP_TIME_SCALE` (default 1) multiplies every
+    /// HTTP timeout and retry wait, so tests of timeouts and rate limits take seconds, not
+    /// minutes. Only the environment sets it (the config file has no such key), `stackwiz
+    /// config` lists it only when set, and it is held to [`MIN_HTTP_TIME_SCALE`]..=1: it can
+    /// shorten the waits but never turn retries into a tight loop against Cloudflare.
     pub http_time_scale: f64,
 }
 
@@ -140,6 +149,8 @@ pub struct Config {
     pub context: Option<String>,
     /// DOCKER_HOST as docker will see it (for `doctor`'s socket check).
     pub docker_host: Option<String>,
+    /// DOCKER_CONFIG as docker will see it (where its CLI plugins, Compose among them, live).
+    pub docker_config: Option<String>,
     pub dns: DnsConfig,
     pub read_only: bool,
     /// The config file that was read, if any.
@@ -163,33 +174,25 @@ impl Config {
             entries: Vec::new(),
         };
 
-        let base_dir = PathBuf::from(
-            r.pick(
-                "base_dir",
-                overrides
-                    .base_dir
-                    .as_ref()
-                    .map(|p| ("--base-dir", p.display().to_string())),
-                "STACKWIZ_BASE_DIR",
-                || "/srv/dockerdata".into(),
-            ),
-        );
+        let base_dir = r.pick_dir(
+            "base_dir",
+            overrides.base_dir.as_ref().map(|p| ("--base-dir", p)),
+            "STACKWIZ_BASE_DIR",
+            || "/srv/dockerdata".into(),
+        )?;
         let base = base_dir.display().to_string();
-        let templates_dir = PathBuf::from(
-            r.pick(
-                "templates_dir",
-                overrides
-                    .templates_dir
-                    .as_ref()
-                    .map(|p| ("--templates-dir", p.display().to_string())),
-                "STACKWIZ_TEMPLATES_DIR",
-                || format!("{base}/_templates"),
-            ),
-        );
-        let scripts_dir =
-            PathBuf::from(r.pick("scripts_dir", None, "STACKWIZ_SCRIPTS_DIR", || {
-                format!("{base}/_scripts")
-            }));
+        let templates_dir = r.pick_dir(
+            "templates_dir",
+            overrides
+                .templates_dir
+                .as_ref()
+                .map(|p| ("--templates-dir", p)),
+            "STACKWIZ_TEMPLATES_DIR",
+            || format!("{base}/_templates"),
+        )?;
+        let scripts_dir = r.pick_dir("scripts_dir", None, "STACKWIZ_SCRIPTS_DIR", || {
+            format!("{base}/_scripts")
+        })?;
         let default_user = r.pick("default_user", None, "STACKWIZ_DEFAULT_USER", current_user);
         let mut warnings = Vec::new();
         let default_group = r.pick("default_group", None, "STACKWIZ_DEFAULT_GROUP", || {
@@ -213,6 +216,8 @@ impl Config {
             "STACKWIZ_DEFAULT_DOMAIN",
             || "localhost".into(),
         );
+        // Every stack's hostname ends in it: a bad one is the setting's fault, said now.
+        crate::validate::domain(&r.named("default_domain"), &default_domain)?;
         let network = r.pick(
             "network",
             overrides.network.clone().map(|n| ("--network", n)),
@@ -253,10 +258,7 @@ impl Config {
         let read_only_flag = overrides
             .read_only
             .then(|| ("--read-only", "true".to_string()));
-        let read_only = r.pick("read_only", read_only_flag, "STACKWIZ_READ_ONLY", || {
-            "false".into()
-        });
-        let read_only = parse_bool("read_only", &read_only)?;
+        let read_only = r.pick_bool("read_only", read_only_flag, "STACKWIZ_READ_ONLY")?;
 
         let api_url = r.pick("dns.api_url", None, "STACKWIZ_CF_API_URL", || {
             DEFAULT_CF_API_URL.into()
@@ -265,27 +267,41 @@ impl Config {
             DEFAULT_IP_SERVICES.into()
         });
         let public_ip = r.pick_opt("dns.public_ip", None, "STACKWIZ_PUBLIC_IP");
-        let allow_private = r.pick(
-            "dns.allow_private_ip",
-            None,
-            "STACKWIZ_ALLOW_PRIVATE_IP",
-            || "false".into(),
-        );
-        let allow_private_ip = parse_bool("dns.allow_private_ip", &allow_private)?;
+        let public_ip_source = r.source("dns.public_ip");
+        let allow_private_ip =
+            r.pick_bool("dns.allow_private_ip", None, "STACKWIZ_ALLOW_PRIVATE_IP")?;
         let zone_id = r.pick_opt("dns.zone_id", None, "STACKWIZ_CF_ZONE_ID");
-        let scale = r.pick(
-            "dns.http_time_scale",
-            None,
-            "STACKWIZ_HTTP_TIME_SCALE",
-            || "1".into(),
-        );
-        let http_time_scale = match scale.trim().parse::<f64>() {
-            Ok(x) if x > 0.0 && x <= 1.0 => x,
-            _ => {
-                return Err(Error::invalid(
-                    "STACKWIZ_HTTP_TIME_SCALE",
-                    format!("`{scale}` must be a number above 0 and at most 1"),
-                ))
+        let token_file = r
+            .pick_opt("dns.api_token_file", None, "STACKWIZ_CF_API_TOKEN_FILE")
+            .map(|path| TokenFile {
+                path: PathBuf::from(path),
+                source: r.source("dns.api_token_file"),
+            });
+        let http_time_scale = match env.get(HTTP_TIME_SCALE_VAR) {
+            None => 1.0,
+            Some(raw) => {
+                let scale = raw
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|x| (MIN_HTTP_TIME_SCALE..=1.0).contains(x))
+                    .ok_or_else(|| {
+                        Error::invalid(
+                            HTTP_TIME_SCALE_VAR,
+                            format!(
+                                "`{}` must be a number from {MIN_HTTP_TIME_SCALE} to 1 \
+                                 (a testing aid; leave it unset)",
+                                crate::validate::printable(raw)
+                            ),
+                        )
+                    })?;
+                r.entries.push(Entry {
+                    key: "http_time_scale",
+                    value: raw.to_string(),
+                    source: format!("env {HTTP_TIME_SCALE_VAR}"),
+                    env_var: None,
+                });
+                scale
             }
         };
         let cache_dir = env
@@ -295,9 +311,9 @@ impl Config {
             .unwrap_or_else(|| PathBuf::from("/tmp"))
             .join("stackwiz");
 
-        let (token, token_problem) = match find_token(env, &file, &base_dir) {
+        let (token, token_problem) = match find_token(env, &file, token_file.as_ref(), &base_dir) {
             Ok(t) => (t, None),
-            Err(e) => (None, Some((e.to_string(), e.hint().unwrap_or_default()))),
+            Err(e) => (None, Some((e.to_string(), e.hint()))),
         };
         r.entries.push(Entry {
             key: "dns.api_token",
@@ -310,6 +326,7 @@ impl Config {
                 .as_ref()
                 .map(|t| t.source.clone())
                 .unwrap_or_else(|| "default".into()),
+            env_var: None,
         });
         let mut entries = r.entries;
         entries.push(Entry {
@@ -320,6 +337,7 @@ impl Config {
                 .map(|p| p.display().to_string())
                 .unwrap_or_else(|| "none".into()),
             source: file.found_by.clone(),
+            env_var: None,
         });
 
         let ip_services = ip_services
@@ -342,12 +360,14 @@ impl Config {
             docker,
             context,
             docker_host: env.get("DOCKER_HOST").map(String::from),
+            docker_config: env.get("DOCKER_CONFIG").map(String::from),
             dns: DnsConfig {
                 token,
                 token_problem,
                 api_url: api_url.trim_end_matches('/').to_string(),
                 ip_services,
                 public_ip,
+                public_ip_source,
                 allow_private_ip,
                 zone_id,
                 cache_dir,
@@ -369,8 +389,13 @@ impl Config {
     pub fn token(&self) -> Result<&Token> {
         match (&self.dns.token, &self.dns.token_problem) {
             (Some(t), _) => Ok(t),
-            (None, Some((message, hint))) => Err(Error::with_hint(message.clone(), hint.clone())),
-            (None, None) => Err(Error::NoToken),
+            (None, Some((message, hint))) => Err(Error::Other {
+                message: message.clone(),
+                hint: hint.clone(),
+            }),
+            (None, None) => Err(Error::NoToken {
+                traefik_env: self.base_dir.join(TRAEFIK_ENV),
+            }),
         }
     }
 
@@ -383,6 +408,9 @@ impl Config {
 /// The name of the trash folder inside the base dir.
 pub const TRASH_DIR: &str = ".trash";
 
+/// Traefik's `.env` inside the base dir, the last place a token is looked for.
+const TRAEFIK_ENV: &str = "traefik/.env";
+
 struct Resolver<'a> {
     env: &'a Env,
     file: &'a ConfigFile,
@@ -390,6 +418,21 @@ struct Resolver<'a> {
 }
 
 impl Resolver<'_> {
+    /// Where the resolved `key` came from (`flag --x`, `env X`, `file PATH`, `default`).
+    fn source(&self, key: &str) -> String {
+        self.entries
+            .iter()
+            .rev()
+            .find(|e| e.key == key)
+            .map(|e| e.source.clone())
+            .unwrap_or_default()
+    }
+
+    /// `key (from SOURCE)`: how errors name a setting, so the user knows what to fix.
+    fn named(&self, key: &str) -> String {
+        format!("{key} (from {})", self.source(key))
+    }
+
     /// A resolved value must be 1-128 characters each passing `ok(char, index)`; the error
     /// names the setting, where the value came from and the rule.
     fn check(
@@ -405,15 +448,8 @@ impl Resolver<'_> {
         if valid {
             return Ok(());
         }
-        let source = self
-            .entries
-            .iter()
-            .rev()
-            .find(|e| e.key == key)
-            .map(|e| e.source.clone())
-            .unwrap_or_default();
         Err(Error::invalid(
-            format!("{key} (from {source})"),
+            self.named(key),
             format!("`{}` must match {rule}", crate::validate::printable(value)),
         ))
     }
@@ -422,7 +458,7 @@ impl Resolver<'_> {
         &mut self,
         key: &'static str,
         flag: Option<(&'static str, String)>,
-        var: &str,
+        var: &'static str,
     ) -> Option<String> {
         let found = if let Some((name, value)) = flag {
             Some((value, format!("flag {name}")))
@@ -431,31 +467,24 @@ impl Resolver<'_> {
         } else {
             self.file.get(key).map(|v| (v, self.file.source()))
         };
-        match found {
-            Some((value, source)) => {
-                self.entries.push(Entry {
-                    key,
-                    value: value.clone(),
-                    source,
-                });
-                Some(value)
-            }
-            None => {
-                self.entries.push(Entry {
-                    key,
-                    value: "not set".into(),
-                    source: "default".into(),
-                });
-                None
-            }
-        }
+        let (value, source) = match &found {
+            Some((value, source)) => (value.clone(), source.clone()),
+            None => ("not set".into(), "default".into()),
+        };
+        self.entries.push(Entry {
+            key,
+            value,
+            source,
+            env_var: Some(var),
+        });
+        found.map(|(value, _)| value)
     }
 
     fn pick(
         &mut self,
         key: &'static str,
         flag: Option<(&'static str, String)>,
-        var: &str,
+        var: &'static str,
         default: impl FnOnce() -> String,
     ) -> String {
         match self.pick_opt(key, flag, var) {
@@ -468,16 +497,50 @@ impl Resolver<'_> {
             }
         }
     }
-}
 
-fn parse_bool(key: &str, value: &str) -> Result<bool> {
-    match value.to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" => Ok(true),
-        "0" | "false" | "no" | "off" | "" => Ok(false),
-        _ => Err(Error::invalid(
-            key,
-            format!("`{value}` is not a boolean (use 1/0, true/false)"),
-        )),
+    /// A folder must be an absolute path: a relative one would depend on where stackwiz
+    /// happens to run (stacks landing in `./5`, or wherever an MCP client starts us).
+    fn pick_dir(
+        &mut self,
+        key: &'static str,
+        flag: Option<(&'static str, &PathBuf)>,
+        var: &'static str,
+        default: impl FnOnce() -> String,
+    ) -> Result<PathBuf> {
+        let flag = flag.map(|(name, p)| (name, p.display().to_string()));
+        let dir = PathBuf::from(self.pick(key, flag, var, default));
+        if dir.is_absolute() {
+            Ok(dir)
+        } else {
+            Err(Error::invalid(
+                self.named(key),
+                format!(
+                    "`{}` must be an absolute path (starting with /)",
+                    crate::validate::printable(&dir.display().to_string())
+                ),
+            ))
+        }
+    }
+
+    /// A boolean (default false): 1/0, true/false, yes/no, on/off.
+    fn pick_bool(
+        &mut self,
+        key: &'static str,
+        flag: Option<(&'static str, String)>,
+        var: &'static str,
+    ) -> Result<bool> {
+        let value = self.pick(key, flag, var, || "false".into());
+        match value.to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => Ok(true),
+            "0" | "false" | "no" | "off" | "" => Ok(false),
+            _ => Err(Error::invalid(
+                self.named(key),
+                format!(
+                    "`{}` is not a boolean (use 1/0, true/false)",
+                    crate::validate::printable(&value)
+                ),
+            )),
+        }
     }
 }
 
@@ -494,30 +557,45 @@ fn primary_group(user: &str) -> String {
         .unwrap_or_else(|| uzers::get_current_gid().to_string())
 }
 
+/// What TOML type a config file key takes. Paths and names are strings only: `base_dir = 5`
+/// is a mistake, not the folder `5`.
+#[derive(Clone, Copy)]
+enum Kind {
+    Str,
+    /// `true`/`false`, or a string such as "yes".
+    Bool,
+    /// An array of strings, or one comma-separated string.
+    List,
+}
+
 /// Keys the config file may hold, top level and under [dns].
-const FILE_KEYS: &[&str] = &[
-    "base_dir",
-    "templates_dir",
-    "scripts_dir",
-    "default_user",
-    "default_group",
-    "default_domain",
-    "network",
-    "traefik_entrypoint",
-    "traefik_certresolver",
-    "docker",
-    "context",
-    "read_only",
+const FILE_KEYS: &[(&str, Kind)] = &[
+    ("base_dir", Kind::Str),
+    ("templates_dir", Kind::Str),
+    ("scripts_dir", Kind::Str),
+    ("default_user", Kind::Str),
+    ("default_group", Kind::Str),
+    ("default_domain", Kind::Str),
+    ("network", Kind::Str),
+    ("traefik_entrypoint", Kind::Str),
+    ("traefik_certresolver", Kind::Str),
+    ("docker", Kind::Str),
+    ("context", Kind::Str),
+    ("read_only", Kind::Bool),
 ];
-const DNS_KEYS: &[&str] = &[
-    "api_token",
-    "api_token_file",
-    "api_url",
-    "ip_services",
-    "public_ip",
-    "allow_private_ip",
-    "zone_id",
+const DNS_KEYS: &[(&str, Kind)] = &[
+    ("api_token", Kind::Str),
+    ("api_token_file", Kind::Str),
+    ("api_url", Kind::Str),
+    ("ip_services", Kind::List),
+    ("public_ip", Kind::Str),
+    ("allow_private_ip", Kind::Bool),
+    ("zone_id", Kind::Str),
 ];
+
+fn key_names(keys: &[(&str, Kind)]) -> String {
+    keys.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", ")
+}
 
 #[derive(Default)]
 struct ConfigFile {
@@ -568,13 +646,13 @@ impl ConfigFile {
             path: path.clone(),
             line: e.span().map(|s| line_of(text, s.start)),
             key: None,
-            message: e.message().to_string(),
+            message: one_line(e.message()),
         })?;
         let mut values = BTreeMap::new();
         let bad = |key: &str, message: String| Error::Config {
             path: path.clone(),
-            line: find_key_line(text, key.rsplit('.').next().unwrap_or(key)),
-            key: Some(key.to_string()),
+            line: find_key_line(text, key),
+            key: Some(crate::validate::printable(key)),
             message,
         };
         for (key, value) in &table {
@@ -584,20 +662,20 @@ impl ConfigFile {
                     .ok_or_else(|| bad("dns", "must be a table ([dns])".into()))?;
                 for (k, v) in dns {
                     let full = format!("dns.{k}");
-                    if !DNS_KEYS.contains(&k.as_str()) {
+                    let Some((_, kind)) = DNS_KEYS.iter().find(|(name, _)| name == k) else {
                         return Err(bad(
                             &full,
-                            format!("unknown key (known: {})", DNS_KEYS.join(", ")),
+                            format!("unknown key (known: {})", key_names(DNS_KEYS)),
                         ));
-                    }
-                    values.insert(full.clone(), scalar(v).map_err(|m| bad(&full, m))?);
+                    };
+                    values.insert(full.clone(), typed(v, *kind).map_err(|m| bad(&full, m))?);
                 }
-            } else if FILE_KEYS.contains(&key.as_str()) {
-                values.insert(key.clone(), scalar(value).map_err(|m| bad(key, m))?);
+            } else if let Some((_, kind)) = FILE_KEYS.iter().find(|(name, _)| name == key) {
+                values.insert(key.clone(), typed(value, *kind).map_err(|m| bad(key, m))?);
             } else {
                 return Err(bad(
                     key,
-                    format!("unknown key (known: {}, [dns])", FILE_KEYS.join(", ")),
+                    format!("unknown key (known: {}, [dns])", key_names(FILE_KEYS)),
                 ));
             }
         }
@@ -620,41 +698,111 @@ impl ConfigFile {
     }
 }
 
-fn scalar(value: &toml::Value) -> std::result::Result<String, String> {
-    match value {
-        toml::Value::String(s) => Ok(s.clone()),
-        toml::Value::Boolean(b) => Ok(b.to_string()),
-        toml::Value::Integer(i) => Ok(i.to_string()),
-        toml::Value::Array(items) => items
+/// A file value as the string the resolver works with, if it has the key's type.
+fn typed(value: &toml::Value, kind: Kind) -> std::result::Result<String, String> {
+    match (kind, value) {
+        (_, toml::Value::String(s)) => Ok(s.clone()),
+        (Kind::Bool, toml::Value::Boolean(b)) => Ok(b.to_string()),
+        (Kind::List, toml::Value::Array(items)) => items
             .iter()
             .map(|i| {
                 i.as_str()
                     .map(String::from)
-                    .ok_or_else(|| "array items must be strings".to_string())
+                    .ok_or_else(|| format!("array items must be strings, not {}", i.type_str()))
             })
             .collect::<std::result::Result<Vec<_>, _>>()
             .map(|v| v.join(",")),
-        other => Err(format!("must be a string, not {}", other.type_str())),
+        (Kind::Str, other) => Err(format!(
+            "must be a string (in quotes), not {}",
+            other.type_str()
+        )),
+        (Kind::Bool, other) => Err(format!("must be true or false, not {}", other.type_str())),
+        (Kind::List, other) => Err(format!(
+            "must be an array of strings or a string, not {}",
+            other.type_str()
+        )),
     }
+}
+
+/// toml's messages span lines (the problem, then what was expected); errors are one line.
+fn one_line(message: &str) -> String {
+    message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
 
+/// The line that sets `key` (`dns.x` is looked for under `[dns]`, or written out as `dns.x`),
+/// or its table header.
 fn find_key_line(text: &str, key: &str) -> Option<usize> {
-    text.lines()
-        .position(|l| {
-            let l = l.trim_start();
-            l.strip_prefix(key)
-                .is_some_and(|rest| rest.trim_start().starts_with('='))
-                || l.trim() == format!("[{key}]")
+    let assigns = |line: &str, name: &str| {
+        line.trim_start()
+            .strip_prefix(name)
+            .is_some_and(|rest| rest.trim_start().starts_with('='))
+    };
+    let header = |line: &str| {
+        let l = line.trim();
+        l.starts_with('[').then(|| {
+            let name = l.trim_start_matches('[').split(']').next().unwrap_or("");
+            name.trim().to_string()
         })
-        .map(|i| i + 1)
+    };
+    let (table, bare) = match key.split_once('.') {
+        Some((table, bare)) => (Some(table), bare),
+        None => (None, key),
+    };
+    let mut current: Option<String> = None;
+    for (i, line) in text.lines().enumerate() {
+        if let Some(name) = header(line) {
+            if table.is_none() && name == key {
+                return Some(i + 1);
+            }
+            current = Some(name);
+            continue;
+        }
+        let here = match (table, &current) {
+            (None, None) => assigns(line, bare),
+            (Some(_), None) => assigns(line, key),
+            (Some(t), Some(c)) => c == t && assigns(line, bare),
+            (None, Some(_)) => false,
+        };
+        if here {
+            return Some(i + 1);
+        }
+    }
+    None
+}
+
+/// A token file setting: the path and where it was set.
+struct TokenFile {
+    path: PathBuf,
+    source: String,
+}
+
+impl TokenFile {
+    /// How to stop using this setting, as the end of a hint.
+    fn undo(&self) -> String {
+        if let Some(var) = self.source.strip_prefix("env ") {
+            return format!("unset {var}");
+        }
+        let file = self.source.strip_prefix("file ").unwrap_or(&self.source);
+        format!("remove api_token_file from [dns] in {file}")
+    }
 }
 
 /// Token discovery, in the design document's order, plus STACKWIZ_CF_API_TOKEN_FILE.
-fn find_token(env: &Env, file: &ConfigFile, base_dir: &Path) -> Result<Option<Token>> {
+fn find_token(
+    env: &Env,
+    file: &ConfigFile,
+    token_file: Option<&TokenFile>,
+    base_dir: &Path,
+) -> Result<Option<Token>> {
     let token = |value: &str, source: String| {
         Some(Token {
             secret: Secret::new(value.trim()),
@@ -667,35 +815,40 @@ fn find_token(env: &Env, file: &ConfigFile, base_dir: &Path) -> Result<Option<To
     if let Some(v) = env.get("STACKWIZ_CF_API_TOKEN") {
         return Ok(token(v, "env STACKWIZ_CF_API_TOKEN".into()));
     }
-    let token_file = env
-        .get("STACKWIZ_CF_API_TOKEN_FILE")
-        .map(|p| {
-            (
-                PathBuf::from(p),
-                "env STACKWIZ_CF_API_TOKEN_FILE".to_string(),
+    if let Some(tf) = token_file {
+        let named = format!("token file {} (from {})", tf.path.display(), tf.source);
+        let text = std::fs::read_to_string(&tf.path).map_err(|e| {
+            let fix = match e.kind() {
+                std::io::ErrorKind::NotFound => "check the path",
+                std::io::ErrorKind::PermissionDenied => "fix its permissions",
+                _ => "point it at a readable file",
+            };
+            Error::with_hint(
+                format!("cannot read {named}: {e}"),
+                format!("{fix}, or {}", tf.undo()),
             )
-        })
-        .or_else(|| {
-            file.get("dns.api_token_file")
-                .map(|p| (PathBuf::from(p), file.source()))
-        });
-    if let Some((path, by)) = token_file {
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| Error::io("read token file", &path, e))?;
+        })?;
         if text.trim().is_empty() {
             return Err(Error::with_hint(
-                format!("token file {} is empty", path.display()),
-                format!("write the Cloudflare API token into it, or unset {by}"),
+                format!(
+                    "token file {} is empty (from {})",
+                    tf.path.display(),
+                    tf.source
+                ),
+                format!("write the Cloudflare API token into it, or {}", tf.undo()),
             ));
         }
-        return Ok(token(&text, format!("file {} ({by})", path.display())));
+        return Ok(token(
+            &text,
+            format!("file {} ({})", tf.path.display(), tf.source),
+        ));
     }
     for var in ["CF_DNS_API_TOKEN", "CF_API_TOKEN"] {
         if let Some(v) = env.get(var) {
             return Ok(token(v, format!("env {var}")));
         }
     }
-    let traefik_env = base_dir.join("traefik/.env");
+    let traefik_env = base_dir.join(TRAEFIK_ENV);
     if let Ok(text) = std::fs::read_to_string(&traefik_env) {
         for var in ["CF_DNS_API_TOKEN", "CF_API_TOKEN"] {
             for line in text.lines() {
@@ -842,5 +995,301 @@ mod tests {
         assert!(!shown.contains("tok-dns"), "{shown}");
         let entry = c.entries.iter().find(|e| e.key == "dns.api_token").unwrap();
         assert_eq!(entry.value, "set (from env CF_DNS_API_TOKEN)");
+    }
+
+    fn with_file(text: &str, pairs: &[(&str, &str)]) -> Result<Config> {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, text).unwrap();
+        let mut all = vec![("STACKWIZ_CONFIG", file.to_str().unwrap())];
+        all.extend_from_slice(pairs);
+        Config::resolve(&Overrides::default(), &env(&all))
+    }
+
+    fn entry<'a>(c: &'a Config, key: &str) -> &'a Entry {
+        c.entries.iter().find(|e| e.key == key).unwrap()
+    }
+
+    #[test]
+    fn a_syntax_error_is_one_line() {
+        let err = with_file("base_dir = \n", &[]).unwrap_err();
+        assert!(
+            matches!(err, Error::Config { line: Some(1), .. }),
+            "{err:?}"
+        );
+        let err = err.to_string();
+        assert!(!err.contains('\n'), "{err}");
+        assert!(err.contains("line 1: invalid string; "), "{err}");
+    }
+
+    #[test]
+    fn paths_and_names_in_the_file_must_be_strings() {
+        for (text, line, key, rule) in [
+            (
+                "network = \"n\"\nbase_dir = 5\n",
+                2,
+                "base_dir",
+                "must be a string",
+            ),
+            (
+                "default_domain = true\n",
+                1,
+                "default_domain",
+                "must be a string",
+            ),
+            (
+                "[dns]\npublic_ip = [\"1.1.1.1\"]\n",
+                2,
+                "dns.public_ip",
+                "must be a string",
+            ),
+            (
+                "read_only = 1\n",
+                1,
+                "read_only",
+                "must be true or false, not integer",
+            ),
+            (
+                "[dns]\nip_services = [1]\n",
+                2,
+                "dns.ip_services",
+                "array items must be strings",
+            ),
+        ] {
+            let err = with_file(text, &[]).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{err}");
+            let err = err.to_string();
+            assert!(
+                err.contains(&format!("line {line} key `{key}`: {rule}")),
+                "{err}"
+            );
+        }
+        let c = with_file(
+            "read_only = true\n[dns]\nallow_private_ip = \"yes\"\nip_services = [\"http://a\", \"http://b\"]\n",
+            &[],
+        )
+        .unwrap();
+        assert!(c.read_only && c.dns.allow_private_ip);
+        assert_eq!(c.dns.ip_services, ["http://a", "http://b"]);
+    }
+
+    #[test]
+    fn dotted_dns_keys_are_found_on_their_line() {
+        let err = with_file("network = \"n\"\ndns.public_ip = 7\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 2 key `dns.public_ip`"), "{err}");
+        // [dns]'s key, not another table's of the same name.
+        let err = with_file("[other]\npublic_ip = 1\n[dns]\npublic_ip = 7\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 4 key `dns.public_ip`"), "{err}");
+    }
+
+    #[test]
+    fn folders_must_be_absolute_and_the_error_names_the_source() {
+        let err = Config::resolve(
+            &Overrides::default(),
+            &env(&[("STACKWIZ_BASE_DIR", "stacks")]),
+        )
+        .unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert_eq!(
+            err.to_string(),
+            "invalid base_dir (from env STACKWIZ_BASE_DIR): `stacks` must be an absolute path \
+             (starting with /)"
+        );
+        let o = Overrides {
+            templates_dir: Some("t".into()),
+            ..Default::default()
+        };
+        let err = Config::resolve(&o, &env(&[])).unwrap_err().to_string();
+        assert!(
+            err.contains("templates_dir (from flag --templates-dir)"),
+            "{err}"
+        );
+        let err = with_file("scripts_dir = \"./s\"\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("scripts_dir (from file "), "{err}");
+    }
+
+    #[test]
+    fn the_default_domain_is_checked_when_resolved() {
+        let err = with_file("default_domain = \"Bad\"\n", &[]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        let err = err.to_string();
+        assert!(
+            err.starts_with("invalid default_domain (from file "),
+            "{err}"
+        );
+        assert!(err.contains("`Bad` must be a lowercase hostname"), "{err}");
+        let o = Overrides {
+            default_domain: Some("a..b".into()),
+            ..Default::default()
+        };
+        let err = Config::resolve(&o, &env(&[])).unwrap_err().to_string();
+        assert!(
+            err.starts_with("invalid default_domain (from flag --default-domain)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_bad_boolean_names_its_source() {
+        let err = Config::resolve(
+            &Overrides::default(),
+            &env(&[("STACKWIZ_ALLOW_PRIVATE_IP", "maybe")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("invalid dns.allow_private_ip (from env STACKWIZ_ALLOW_PRIVATE_IP)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_public_ip_remembers_where_it_came_from() {
+        let c = with_file("[dns]\npublic_ip = \"nonsense\"\n", &[]).unwrap();
+        assert!(
+            c.dns.public_ip_source.starts_with("file "),
+            "{}",
+            c.dns.public_ip_source
+        );
+        let c = Config::resolve(
+            &Overrides::default(),
+            &env(&[("STACKWIZ_PUBLIC_IP", "203.0.113.7")]),
+        )
+        .unwrap();
+        assert_eq!(c.dns.public_ip_source, "env STACKWIZ_PUBLIC_IP");
+    }
+
+    #[test]
+    fn the_http_time_scale_is_a_floored_env_only_testing_aid() {
+        let c = Config::resolve(&Overrides::default(), &env(&[])).unwrap();
+        assert_eq!(c.dns.http_time_scale, 1.0);
+        assert!(!c.entries.iter().any(|e| e.key.contains("time_scale")));
+        let c = Config::resolve(
+            &Overrides::default(),
+            &env(&[("STACKWIZ_HTTP_TIME_SCALE", "0.01")]),
+        )
+        .unwrap();
+        assert_eq!(c.dns.http_time_scale, 0.01);
+        assert_eq!(
+            entry(&c, "http_time_scale").source,
+            "env STACKWIZ_HTTP_TIME_SCALE"
+        );
+        for bad in ["0.009", "0", "-1", "1.5", "NaN", "fast"] {
+            let err = Config::resolve(
+                &Overrides::default(),
+                &env(&[("STACKWIZ_HTTP_TIME_SCALE", bad)]),
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(
+                err.contains("must be a number from 0.01 to 1"),
+                "{bad}: {err}"
+            );
+        }
+        let err = with_file("[dns]\nhttp_time_scale = \"0.1\"\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown key"), "{err}");
+    }
+
+    #[test]
+    fn an_unusable_token_file_says_where_it_was_set_and_how_to_undo_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing");
+        let c = Config::resolve(
+            &Overrides::default(),
+            &env(&[("STACKWIZ_CF_API_TOKEN_FILE", missing.to_str().unwrap())]),
+        )
+        .unwrap();
+        let err = c.token().unwrap_err();
+        assert!(
+            err.to_string().starts_with(&format!(
+                "cannot read token file {} (from env STACKWIZ_CF_API_TOKEN_FILE): ",
+                missing.display()
+            )),
+            "{err}"
+        );
+        assert_eq!(
+            err.hint().as_deref(),
+            Some("check the path, or unset STACKWIZ_CF_API_TOKEN_FILE")
+        );
+        let empty = dir.path().join("empty");
+        std::fs::write(&empty, "\n").unwrap();
+        let text = format!("[dns]\napi_token_file = \"{}\"\n", empty.display());
+        let err = with_file(&text, &[]).unwrap().token().unwrap_err();
+        assert!(
+            err.to_string().starts_with(&format!(
+                "token file {} is empty (from file ",
+                empty.display()
+            )),
+            "{err}"
+        );
+        let hint = err.hint().unwrap();
+        assert!(
+            hint.starts_with(
+                "write the Cloudflare API token into it, or remove api_token_file from [dns] in /"
+            ),
+            "{hint}"
+        );
+    }
+
+    #[test]
+    fn an_unreadable_token_file_hints_at_its_permissions() {
+        let dir = tempfile::tempdir().unwrap();
+        // A folder cannot be read as a file, even by root.
+        let c = Config::resolve(
+            &Overrides::default(),
+            &env(&[("STACKWIZ_CF_API_TOKEN_FILE", dir.path().to_str().unwrap())]),
+        )
+        .unwrap();
+        let hint = c.token().unwrap_err().hint().unwrap();
+        assert_eq!(
+            hint,
+            "point it at a readable file, or unset STACKWIZ_CF_API_TOKEN_FILE"
+        );
+    }
+
+    #[test]
+    fn no_token_points_at_the_real_traefik_env() {
+        let c = Config::resolve(
+            &Overrides::default(),
+            &env(&[("STACKWIZ_BASE_DIR", "/srv/stacks")]),
+        )
+        .unwrap();
+        let err = c.token().unwrap_err();
+        assert!(matches!(err, Error::NoToken { .. }), "{err:?}");
+        let hint = err.hint().unwrap();
+        assert!(
+            hint.ends_with("a CF_DNS_API_TOKEN= line in /srv/stacks/traefik/.env"),
+            "{hint}"
+        );
+        assert!(!hint.contains('{'), "{hint}");
+    }
+
+    #[test]
+    fn every_given_setting_knows_its_variable() {
+        let o = Overrides {
+            context: Some("remote".into()),
+            ..Default::default()
+        };
+        let c = Config::resolve(&o, &env(&[])).unwrap();
+        assert_eq!(entry(&c, "context").env_var, Some("DOCKER_CONTEXT"));
+        assert_eq!(entry(&c, "base_dir").env_var, Some("STACKWIZ_BASE_DIR"));
+        assert_eq!(
+            entry(&c, "dns.api_token_file").env_var,
+            Some("STACKWIZ_CF_API_TOKEN_FILE")
+        );
+        assert_eq!(entry(&c, "dns.api_token").env_var, None);
+        let json = serde_json::to_value(entry(&c, "context")).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"key": "context", "value": "remote", "source": "flag --context"})
+        );
     }
 }

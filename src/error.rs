@@ -82,8 +82,10 @@ pub enum Error {
         url: String,
         message: String,
     },
-    /// Cloudflare token not found anywhere.
-    NoToken,
+    /// Cloudflare token not found anywhere. `traefik_env` is the last place looked.
+    NoToken {
+        traefik_env: PathBuf,
+    },
     /// A step after the stack was written failed; the stack stays (retry hint attached).
     Partial {
         done: String,
@@ -146,7 +148,7 @@ impl Error {
             | Error::Command { .. }
             | Error::Cloudflare { .. }
             | Error::Http { .. }
-            | Error::NoToken
+            | Error::NoToken { .. }
             | Error::Partial { .. }
             | Error::Other { .. }
             | Error::Reported(_) => 1,
@@ -171,7 +173,7 @@ impl Error {
             | Error::Command { .. }
             | Error::Cloudflare { .. }
             | Error::Http { .. }
-            | Error::NoToken
+            | Error::NoToken { .. }
             | Error::Partial { .. }
             | Error::Other { .. }
             | Error::Reported(_) => true,
@@ -194,7 +196,7 @@ impl Error {
             Error::Command { .. } => "command",
             Error::Cloudflare { .. } => "cloudflare",
             Error::Http { .. } => "http",
-            Error::NoToken => "no_token",
+            Error::NoToken { .. } => "no_token",
             Error::Partial { .. } => "partial",
             Error::Other { .. } => "error",
             Error::Reported(_) => "reported",
@@ -213,12 +215,12 @@ impl Error {
             Error::ProgramNotFound { hint, .. } => Some(hint.clone()),
             Error::Command { hint, .. } => hint.clone(),
             Error::Cloudflare { hint, .. } => hint.clone(),
-            Error::NoToken => Some(
+            Error::NoToken { traefik_env } => Some(format!(
                 "set STACKWIZ_CF_API_TOKEN (or CF_DNS_API_TOKEN, CF_API_TOKEN, \
                  STACKWIZ_CF_API_TOKEN_FILE), put api_token under [dns] in the config file, \
-                 or a CF_DNS_API_TOKEN= line in {base_dir}/traefik/.env"
-                    .into(),
-            ),
+                 or a CF_DNS_API_TOKEN= line in {}",
+                traefik_env.display()
+            )),
             Error::Partial { retry, source, .. } => Some(match source.hint() {
                 Some(h) => format!("{h}; then retry with: {retry}"),
                 None => format!("retry with: {retry}"),
@@ -318,7 +320,7 @@ impl fmt::Display for Error {
                 Ok(())
             }
             Error::Http { url, message } => write!(f, "{url}: {message}"),
-            Error::NoToken => write!(f, "Cloudflare API token not configured"),
+            Error::NoToken { .. } => write!(f, "Cloudflare API token not configured"),
             Error::Partial { done, source, .. } => write!(f, "{done}, but {source}"),
             Error::Other { message, .. } => write!(f, "{message}"),
             Error::Reported(message) => write!(f, "{message}"),

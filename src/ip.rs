@@ -51,7 +51,7 @@ pub struct Detected {
 /// The server's public address of `family`.
 pub fn detect(cfg: &DnsConfig, family: Family) -> Result<Detected> {
     if let Some(fixed) = &cfg.public_ip {
-        return from_setting(fixed, family, cfg.allow_private_ip);
+        return from_setting(fixed, &cfg.public_ip_source, family, cfg.allow_private_ip);
     }
     if cfg.ip_services.is_empty() {
         return Err(Error::with_hint(
@@ -99,29 +99,44 @@ pub fn detect(cfg: &DnsConfig, family: Family) -> Result<Detected> {
     ))
 }
 
-/// `STACKWIZ_PUBLIC_IP`: one address, or an IPv4 and an IPv6 address separated by a comma.
-fn from_setting(value: &str, family: Family, allow_private: bool) -> Result<Detected> {
-    let source = "env STACKWIZ_PUBLIC_IP".to_string();
+/// The public IP setting (`source`: `env STACKWIZ_PUBLIC_IP` or `file PATH`): one address,
+/// or an IPv4 and an IPv6 address separated by a comma.
+fn from_setting(
+    value: &str,
+    source: &str,
+    family: Family,
+    allow_private: bool,
+) -> Result<Detected> {
+    // Errors name the setting as the user wrote it: the variable, or the file's key.
+    let field = match source.strip_prefix("env ") {
+        Some(var) => var.to_string(),
+        None => format!("dns.public_ip (from {source})"),
+    };
     let mut found = None;
     for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let ip: IpAddr = part.parse().map_err(|_| {
             Error::invalid(
-                "STACKWIZ_PUBLIC_IP",
-                format!("`{part}` is not an IP address"),
+                &field,
+                format!(
+                    "`{}` is not an IP address",
+                    crate::validate::printable(part)
+                ),
             )
         })?;
         if Family::of(&ip) == family {
             check_public(&ip, allow_private)
-                .map_err(|why| Error::invalid("STACKWIZ_PUBLIC_IP", format!("{ip} is {why}")))?;
+                .map_err(|why| Error::invalid(&field, format!("{ip} is {why}")))?;
             found = Some(ip);
         }
     }
+    let source = source.to_string();
     found.map(|ip| Detected { ip, source }).ok_or_else(|| {
         Error::invalid(
-            "STACKWIZ_PUBLIC_IP",
+            &field,
             format!(
-                "`{value}` holds no {} address; add one after a comma (e.g. 203.0.113.7,2001:db8::7) \
+                "`{}` holds no {} address; add one after a comma (e.g. 203.0.113.7,2001:db8::7) \
                  or give the record value explicitly",
+                crate::validate::printable(value),
                 family.label()
             ),
         )
@@ -310,20 +325,22 @@ mod tests {
         assert!(parse_answer(b"224.0.0.1", Family::Ipv4, true).is_err());
     }
 
+    const ENV: &str = "env STACKWIZ_PUBLIC_IP";
+
     #[test]
     fn public_ip_setting_picks_the_asked_family() {
-        let got = from_setting("93.184.216.34, 2606:4700::1111", Family::Ipv6, false).unwrap();
+        let got = from_setting("93.184.216.34, 2606:4700::1111", ENV, Family::Ipv6, false).unwrap();
         assert_eq!(got.ip, "2606:4700::1111".parse::<IpAddr>().unwrap());
         assert_eq!(got.source, "env STACKWIZ_PUBLIC_IP");
-        let err = from_setting("93.184.216.34", Family::Ipv6, false)
+        let err = from_setting("93.184.216.34", ENV, Family::Ipv6, false)
             .unwrap_err()
             .to_string();
         assert!(err.contains("holds no IPv6 address"), "{err}");
-        let err = from_setting("nope", Family::Ipv4, false)
+        let err = from_setting("nope", ENV, Family::Ipv4, false)
             .unwrap_err()
             .to_string();
         assert!(err.contains("`nope` is not an IP address"), "{err}");
-        let err = from_setting("10.0.0.1", Family::Ipv4, false)
+        let err = from_setting("10.0.0.1", ENV, Family::Ipv4, false)
             .unwrap_err()
             .to_string();
         assert!(err.contains("private"), "{err}");

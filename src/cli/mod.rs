@@ -264,10 +264,10 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Man => return write_stdout(&man_page()?),
         Command::Mcp(McpArgs {
             print_config: Some(client),
-            read_only,
+            ..
         }) => {
-            let env = crate::config::Env::from_process();
-            return write_stdout(crate::mcp::print_config(*client, &env, *read_only)?.as_bytes());
+            let cfg = Config::load(&cli.overrides())?;
+            return write_stdout(crate::mcp::print_config(*client, &cfg)?.as_bytes());
         }
         _ => {}
     }

@@ -45,12 +45,13 @@
 //!   environment unless `env=` is given.
 #![deny(clippy::print_stdout, clippy::dbg_macro)]
 
+use std::collections::BTreeMap;
 use std::io::{self, BufWriter};
 use std::path::Path;
 
 use serde_json::{json, Map, Value};
 
-use crate::config::Env;
+use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::ops::{Ctx, Stream};
 
@@ -96,22 +97,50 @@ pub enum ClientKind {
 }
 
 /// The `mcpServers` snippet that starts this binary as an MCP server, for `--print-config`.
-pub fn print_config(client: ClientKind, env: &Env, read_only: bool) -> Result<String> {
+pub fn print_config(client: ClientKind, cfg: &Config) -> Result<String> {
     let exe = std::env::current_exe()
         .map_err(|e| Error::other(format!("cannot find the path of this program: {e}")))?;
-    Ok(config_snippet(client, &exe, env, read_only))
+    Ok(config_snippet(client, &exe, cfg))
 }
 
-/// The snippet for `exe`: the user's STACKWIZ_* settings go into `env`, except any whose
-/// value may be a token or other secret (`STACKWIZ_CF_API_TOKEN`); a token file's path stays.
-pub fn config_snippet(client: ClientKind, exe: &Path, env: &Env, read_only: bool) -> String {
-    let vars: Map<String, Value> = env
-        .stackwiz_vars()
-        .filter(|(key, _)| !is_secret_name(key))
-        .map(|(key, value)| (key.to_string(), json!(value)))
-        .collect();
+/// The snippet for `exe`, built from the resolved configuration so that the server an MCP
+/// client starts (often with a bare environment) sees what this shell sees:
+/// - every setting given by a flag or an environment variable, as that setting's variable
+///   (`--base-dir` → STACKWIZ_BASE_DIR, `--context` → DOCKER_CONTEXT);
+/// - STACKWIZ_CONFIG naming the config file that was read, wherever it was found (the
+///   client's XDG_CONFIG_HOME or HOME may differ);
+/// - DOCKER_HOST and DOCKER_CONFIG as docker sees them;
+/// - read-only mode as `--read-only`.
+///
+/// Only known settings are written, and never a token: a token's source is not handed on
+/// (the README says to give it through STACKWIZ_CF_API_TOKEN_FILE or the config file, whose
+/// paths are), and [`is_secret_name`] guards the names once more.
+pub fn config_snippet(client: ClientKind, exe: &Path, cfg: &Config) -> String {
+    let mut vars = BTreeMap::new();
+    for entry in &cfg.entries {
+        let Some(var) = entry.env_var else { continue };
+        // `--read-only` below says it whatever set it.
+        let given = entry.source.starts_with("flag ") || entry.source.starts_with("env ");
+        if given && entry.key != "read_only" {
+            vars.insert(var.to_string(), entry.value.clone());
+        }
+    }
+    if let Some(path) = &cfg.config_file {
+        let path = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+        vars.insert("STACKWIZ_CONFIG".into(), path.display().to_string());
+    }
+    for (var, value) in [
+        ("DOCKER_HOST", &cfg.docker_host),
+        ("DOCKER_CONFIG", &cfg.docker_config),
+    ] {
+        if let Some(value) = value {
+            vars.insert(var.into(), value.clone());
+        }
+    }
+    vars.retain(|name, _| !is_secret_name(name));
+    let vars: Map<String, Value> = vars.into_iter().map(|(k, v)| (k, json!(v))).collect();
     let mut args = vec!["mcp"];
-    if read_only {
+    if cfg.read_only {
         args.push("--read-only");
     }
     let mut server = json!({"command": exe.display().to_string(), "args": args, "env": vars});
@@ -135,49 +164,118 @@ fn is_secret_name(key: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{Env, Overrides};
+
+    fn snippet(client: ClientKind, overrides: &Overrides, pairs: &[(&str, &str)]) -> Value {
+        let mut all = vec![("HOME", "/nonexistent-stackwiz-home")];
+        all.extend_from_slice(pairs);
+        let cfg = Config::resolve(overrides, &Env::from_pairs(all.iter().copied())).unwrap();
+        let text = config_snippet(client, Path::new("/usr/local/bin/stackwiz"), &cfg);
+        serde_json::from_str(&text).unwrap()
+    }
 
     #[test]
     fn the_config_snippet_carries_settings_but_never_a_token() {
-        let env = Env::from_pairs([
-            ("STACKWIZ_BASE_DIR", "/srv/stacks"),
-            ("STACKWIZ_CF_API_TOKEN", "tok-secret"),
-            ("STACKWIZ_CF_API_TOKEN_FILE", "/run/secrets/cf"),
-            ("CF_DNS_API_TOKEN", "tok-other"),
-            ("HOME", "/home/u"),
-        ]);
-        let text = config_snippet(
+        let dir = tempfile::tempdir().unwrap();
+        let token_file = dir.path().join("cf");
+        std::fs::write(&token_file, "tok-file\n").unwrap();
+        let token_file = token_file.display().to_string();
+        let text = serde_json::to_string(&snippet(
             ClientKind::ClaudeDesktop,
-            Path::new("/usr/local/bin/stackwiz"),
-            &env,
-            false,
-        );
+            &Overrides::default(),
+            &[
+                ("STACKWIZ_BASE_DIR", "/srv/stacks"),
+                ("STACKWIZ_CF_API_TOKEN", "tok-secret"),
+                ("STACKWIZ_CF_API_TOKEN_FILE", &token_file),
+                ("CF_DNS_API_TOKEN", "tok-other"),
+                ("CF_API_TOKEN", "tok-third"),
+                ("STACKWIZ_TEST_FOO", "leak"),
+            ],
+        ))
+        .unwrap();
         assert!(!text.contains("tok-"), "{text}");
-        let snippet: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(
-            snippet,
+            serde_json::from_str::<Value>(&text).unwrap(),
             json!({"mcpServers": {"stackwiz": {
                 "command": "/usr/local/bin/stackwiz",
                 "args": ["mcp"],
                 "env": {
                     "STACKWIZ_BASE_DIR": "/srv/stacks",
-                    "STACKWIZ_CF_API_TOKEN_FILE": "/run/secrets/cf",
+                    "STACKWIZ_CF_API_TOKEN_FILE": token_file,
                 },
             }}})
         );
     }
 
     #[test]
-    fn the_claude_code_snippet_names_its_transport_and_keeps_read_only() {
-        let env = Env::from_pairs([("STACKWIZ_READ_ONLY", "1")]);
-        let text = config_snippet(
-            ClientKind::ClaudeCode,
-            Path::new("/opt/stackwiz"),
-            &env,
-            true,
+    fn the_config_snippet_turns_flags_into_their_variables() {
+        let overrides = Overrides {
+            base_dir: Some("/flag/base".into()),
+            templates_dir: Some("/flag/templates".into()),
+            network: Some("flag_net".into()),
+            default_domain: Some("flag.example".into()),
+            context: Some("remote".into()),
+            ..Default::default()
+        };
+        let got = snippet(
+            ClientKind::ClaudeDesktop,
+            &overrides,
+            &[
+                ("STACKWIZ_BASE_DIR", "/env/base"),
+                ("DOCKER_HOST", "unix:///run/d.sock"),
+                ("DOCKER_CONFIG", "/etc/docker-cli"),
+            ],
         );
-        let server = &serde_json::from_str::<Value>(&text).unwrap()["mcpServers"]["stackwiz"];
-        assert_eq!(server["type"], "stdio");
-        assert_eq!(server["args"], json!(["mcp", "--read-only"]));
-        assert_eq!(server["env"], json!({"STACKWIZ_READ_ONLY": "1"}));
+        assert_eq!(
+            got["mcpServers"]["stackwiz"]["env"],
+            json!({
+                "STACKWIZ_BASE_DIR": "/flag/base",
+                "STACKWIZ_TEMPLATES_DIR": "/flag/templates",
+                "STACKWIZ_DOCKER_NETWORK": "flag_net",
+                "STACKWIZ_DEFAULT_DOMAIN": "flag.example",
+                "DOCKER_CONTEXT": "remote",
+                "DOCKER_HOST": "unix:///run/d.sock",
+                "DOCKER_CONFIG": "/etc/docker-cli",
+            })
+        );
+    }
+
+    #[test]
+    fn the_claude_code_snippet_names_its_transport_and_keeps_read_only() {
+        for (overrides, pairs) in [
+            (
+                Overrides {
+                    read_only: true,
+                    ..Default::default()
+                },
+                &[][..],
+            ),
+            (Overrides::default(), &[("STACKWIZ_READ_ONLY", "1")][..]),
+        ] {
+            let got = snippet(ClientKind::ClaudeCode, &overrides, pairs);
+            let server = &got["mcpServers"]["stackwiz"];
+            assert_eq!(server["type"], "stdio");
+            assert_eq!(server["args"], json!(["mcp", "--read-only"]));
+            assert_eq!(server["env"], json!({}));
+        }
+    }
+
+    #[test]
+    fn secret_names_are_recognised_but_file_paths_are_not() {
+        for name in [
+            "STACKWIZ_CF_API_TOKEN",
+            "CF_DNS_API_TOKEN",
+            "X_SECRET",
+            "API_KEY",
+        ] {
+            assert!(is_secret_name(name), "{name}");
+        }
+        for name in [
+            "STACKWIZ_CF_API_TOKEN_FILE",
+            "STACKWIZ_BASE_DIR",
+            "DOCKER_HOST",
+        ] {
+            assert!(!is_secret_name(name), "{name}");
+        }
     }
 }

@@ -1308,7 +1308,7 @@ mod tests {
             ),
         ] {
             let error = call(&f, name, args).unwrap_err();
-            assert!(matches!(error, Error::NoToken), "{name}: {error:?}");
+            assert!(matches!(error, Error::NoToken { .. }), "{name}: {error:?}");
         }
         let bad = text_of(
             call(

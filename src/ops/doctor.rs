@@ -235,7 +235,7 @@ pub fn doctor(ctx: &Ctx, fix: bool) -> Doctor {
     ));
 
     let token = match cfg.token() {
-        Err(crate::error::Error::NoToken) => Err((
+        Err(crate::error::Error::NoToken { .. }) => Err((
             "Cloudflare API token not configured (needed only for DNS)".to_string(),
             "export STACKWIZ_CF_API_TOKEN=... (see stackwiz config)".to_string(),
         )),
