@@ -10,6 +10,9 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
+use serde::Serialize;
+use serde_json::{json, Value};
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Debug)]
@@ -86,11 +89,12 @@ pub enum Error {
     NoToken {
         traefik_env: PathBuf,
     },
-    /// A step after the stack was written failed; the stack stays (retry hint attached).
+    /// A step after the stack was written failed; the stack stays. `retry` is what to run,
+    /// in order, to finish the job.
     Partial {
         done: String,
         source: Box<Error>,
-        retry: String,
+        retry: Vec<Step>,
     },
     /// Anything else operational, already phrased for the user.
     Other {
@@ -221,10 +225,13 @@ impl Error {
                  or a CF_DNS_API_TOKEN= line in {}",
                 traefik_env.display()
             )),
-            Error::Partial { retry, source, .. } => Some(match source.hint() {
-                Some(h) => format!("{h}; then retry with: {retry}"),
-                None => format!("retry with: {retry}"),
-            }),
+            Error::Partial { retry, source, .. } => {
+                let retry: Vec<&str> = retry.iter().map(|s| s.command.as_str()).collect();
+                Some(match source.hint() {
+                    Some(h) => format!("{h}; then retry with: {}", retry.join(" && ")),
+                    None => format!("retry with: {}", retry.join(" && ")),
+                })
+            }
             Error::Other { hint, .. } => hint.clone(),
             Error::Config { .. } => Some("fix the file, or point STACKWIZ_CONFIG elsewhere".into()),
             Error::Usage(_)
@@ -235,6 +242,74 @@ impl Error {
             | Error::Http { .. }
             | Error::Reported(_) => None,
         }
+    }
+}
+
+impl Error {
+    /// The hint for an AI agent over MCP: the same advice, with next steps named as the
+    /// tool calls it has instead of CLI commands.
+    pub fn agent_hint(&self) -> Option<String> {
+        match self {
+            Error::StackExists { .. } => {
+                Some("choose another name, or remove the old stack first (remove_stack)".into())
+            }
+            Error::StackNotFound { .. } => Some("see the stacks there are: list_stacks".into()),
+            Error::Partial { retry, source, .. } => {
+                let calls: Vec<String> = retry.iter().map(Step::call).collect();
+                let calls = calls.join(", then ");
+                Some(match source.agent_hint() {
+                    Some(h) => format!("the stack exists; {h}; then call {calls}"),
+                    None => format!("the stack exists; call {calls}"),
+                })
+            }
+            _ => self.hint(),
+        }
+    }
+}
+
+/// What to do next, for both faces: the CLI command and the MCP tool call that do it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Step {
+    pub command: String,
+    pub tool: String,
+    pub arguments: Value,
+}
+
+impl Step {
+    pub fn new(command: impl Into<String>, tool: &str, arguments: Value) -> Step {
+        Step {
+            command: command.into(),
+            tool: tool.to_string(),
+            arguments,
+        }
+    }
+
+    /// `stackwiz start NAME` / `start_stack {"name": NAME}`, and the like for status.
+    pub fn start(name: &str) -> Step {
+        Step::new(
+            format!("stackwiz start {name}"),
+            "start_stack",
+            json!({ "name": name }),
+        )
+    }
+
+    pub fn status(name: &str) -> Step {
+        Step::new(
+            format!("stackwiz status {name}"),
+            "get_stack_status",
+            json!({ "name": name }),
+        )
+    }
+
+    /// The tool call, as an agent would write it.
+    pub fn call(&self) -> String {
+        format!("{} {}", self.tool, self.arguments)
+    }
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.command)
     }
 }
 
@@ -329,3 +404,42 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_partial_failure_names_cli_commands_for_people_and_tool_calls_for_agents() {
+        let e = Error::Partial {
+            done: "stack app was created at /s/app".into(),
+            source: Box::new(Error::other("the engine is down")),
+            retry: vec![
+                Step::new(
+                    "stackwiz dns create app.example.com --stack app",
+                    "create_dns_record",
+                    json!({"subdomain": "app.example.com", "stack": "app"}),
+                ),
+                Step::start("app"),
+            ],
+        };
+        assert_eq!(
+            e.to_string(),
+            "stack app was created at /s/app, but the engine is down"
+        );
+        assert_eq!(
+            e.hint().unwrap(),
+            "retry with: stackwiz dns create app.example.com --stack app && stackwiz start app"
+        );
+        assert_eq!(
+            e.agent_hint().unwrap(),
+            r#"the stack exists; call create_dns_record {"stack":"app","subdomain":"app.example.com"}, then start_stack {"name":"app"}"#
+        );
+        let missing = Error::StackNotFound {
+            name: "x".into(),
+            path: "/s/x".into(),
+        };
+        assert!(missing.agent_hint().unwrap().contains("list_stacks"));
+        assert!(missing.hint().unwrap().contains("stackwiz list"));
+    }
+}

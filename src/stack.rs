@@ -114,7 +114,7 @@ pub fn plan(cfg: &Config, req: &CreateRequest) -> Result<Plan> {
         Some(i) => problems.extend((validate::image(i)).err()),
         None if spec.is_some_and(|s| s.needs_image) => problems.push(Error::invalid(
             "image",
-            format!("type `{}` needs an image (--image)", req.kind),
+            format!("type `{}` needs an image (--image / image)", req.kind),
         )),
         None => {}
     }
@@ -122,13 +122,13 @@ pub fn plan(cfg: &Config, req: &CreateRequest) -> Result<Plan> {
     if req.port.is_some() && spec.is_some_and(|s| !s.takes_port) {
         problems.push(Error::invalid(
             "port",
-            format!("type `{kind_name}` does not take --port (its port is fixed by the template)"),
+            format!("type `{kind_name}` does not take a port (its port is fixed by the template)"),
         ));
     }
     if req.host_port.is_some() && spec.is_some_and(|s| !s.takes_host_port) {
         problems.push(Error::invalid(
             "host_port",
-            format!("type `{kind_name}` publishes no host port; use --type standalone for that"),
+            format!("type `{kind_name}` publishes no host port; use the type standalone for that"),
         ));
     }
     let mut port = spec.and_then(|s| s.port);
@@ -138,7 +138,10 @@ pub fn plan(cfg: &Config, req: &CreateRequest) -> Result<Plan> {
         None if port.is_none() && spec.is_some_and(|s| s.needs_port) => {
             problems.push(Error::invalid(
                 "port",
-                format!("type `{}` needs the container port (--port)", req.kind),
+                format!(
+                    "type `{}` needs the container port (--port / port)",
+                    req.kind
+                ),
             ))
         }
         None => {}
@@ -165,7 +168,10 @@ pub fn plan(cfg: &Config, req: &CreateRequest) -> Result<Plan> {
             if !req.env.contains_key(*key) {
                 problems.push(Error::invalid(
                     "env",
-                    format!("type `{}` needs {key} (--env {key}=...)", k.name),
+                    format!(
+                        "type `{}` needs {key} (--env {key}=... / environment)",
+                        k.name
+                    ),
                 ));
             }
         }

@@ -1125,7 +1125,11 @@ fn dns_needs_a_real_domain_and_a_token_before_anything_is_written() {
     let out = env
         .cmd(["create", "d1", "--image", "nginx", "--port", "80", "--dns"])
         .fails(2);
-    assert!(out.stderr.contains("--domain d1.example.com"), "{out}");
+    assert!(
+        out.stderr
+            .contains("(--domain / domain, e.g. d1.example.com)"),
+        "{out}"
+    );
     assert!(!out.says("tok-abc-123"));
     assert!(env.base_entries().is_empty());
 }
@@ -1138,7 +1142,7 @@ fn options_a_type_does_not_use_are_refused() {
         .fails(2);
     assert!(
         out.stderr
-            .contains("type `pocketbase` does not take --port"),
+            .contains("type `pocketbase` does not take a port"),
         "{out}"
     );
     let out = env
@@ -1169,7 +1173,7 @@ fn options_a_type_does_not_use_are_refused() {
             "1",
         ])
         .fails(2);
-    assert!(out.stderr.contains("does not take --port"), "{out}");
+    assert!(out.stderr.contains("does not take a port"), "{out}");
     assert!(env.base_entries().is_empty());
 }
 

@@ -301,7 +301,11 @@ fn a_stack_lives_through_create_start_stop_restart_update_down_remove_and_purge(
         .ok()
         .json();
     assert_eq!(created["started"], true);
-    assert_eq!(created["next"], format!("stackwiz status {name}"));
+    assert_eq!(
+        created["next"]["command"],
+        format!("stackwiz status {name}")
+    );
+    assert_eq!(created["next"]["tool"], "get_stack_status");
     assert!(
         network_exists(&lab.net),
         "create --start did not create the network {}",
@@ -398,7 +402,8 @@ fn a_stack_lives_through_create_start_stop_restart_update_down_remove_and_purge(
     // (--json captures docker's progress into the report; stdout holds only the JSON.)
     let stopped = env.cmd(["stop", &name, "--json"]).ok().json();
     assert_eq!(stopped["action"], "stopped (containers kept)");
-    assert_eq!(stopped["next"], format!("stackwiz start {name}"));
+    assert_eq!(stopped["next"]["command"], format!("stackwiz start {name}"));
+    assert_eq!(stopped["next"]["arguments"]["name"], name.as_str());
     assert!(
         stopped["output"]
             .as_str()

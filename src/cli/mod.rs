@@ -151,8 +151,8 @@ pub struct McpArgs {
     /// Offer only the tools that change nothing [env: STACKWIZ_READ_ONLY].
     #[arg(long)]
     pub read_only: bool,
-    /// Print an `mcpServers` snippet for this client (binary path and your STACKWIZ_* settings,
-    /// never the token) and exit.
+    /// Print an `mcpServers` snippet for this client (this binary's path and your effective
+    /// settings: flags, STACKWIZ_* variables, config file, DOCKER_HOST; never the token) and exit.
     #[arg(long, value_enum, value_name = "CLIENT")]
     pub print_config: Option<crate::mcp::ClientKind>,
 }

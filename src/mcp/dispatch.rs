@@ -133,7 +133,7 @@ pub fn tool_error(message: impl Into<String>) -> Value {
 }
 
 fn error_text(error: &Error) -> String {
-    match error.hint() {
+    match error.agent_hint() {
         Some(hint) => format!("{error}\nhint: {hint}"),
         None => error.to_string(),
     }

@@ -669,7 +669,7 @@ fn created_schema() -> Value {
         "started: boolean",
         "dns: object|null",
         "rendered?: object",
-        "next: string",
+        "next: object",
     ])
 }
 
@@ -711,7 +711,7 @@ fn lifecycle_schema() -> Value {
         "action: string",
         "network_created: boolean",
         "output?: string",
-        "next: string",
+        "next: object",
     ])
 }
 

@@ -12,7 +12,7 @@ use super::{Ctx, Report};
 use crate::config::{Config, Entry};
 use crate::docker::{Docker, Service};
 use crate::envfile;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Step};
 use crate::stack::{self, CreateRequest, StackMeta};
 use crate::template::{self, KindInfo};
 
@@ -45,8 +45,8 @@ pub struct Created {
     /// Dry run only: the rendered files, `.env` values redacted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rendered: Option<BTreeMap<String, String>>,
-    /// The command to run next.
-    pub next: String,
+    /// What to do next (CLI command and MCP tool call).
+    pub next: Step,
 }
 
 impl Report for Created {
@@ -129,20 +129,24 @@ pub fn create(ctx: &Ctx, req: &CreateRequest, dry_run: bool) -> Result<Created> 
         started: false,
         dns: None,
         rendered: None,
-        next: format!("stackwiz start {}", plan.name),
+        next: Step::start(&plan.name),
     };
     if dry_run {
         let mut rendered = BTreeMap::new();
         rendered.insert(stack::COMPOSE_FILE.to_string(), plan.compose.clone());
         rendered.insert(stack::ENV_FILE.to_string(), envfile::redact(&plan.env));
         report.rendered = Some(rendered);
-        report.next = format!("stackwiz create {} (without --dry-run)", plan.name);
+        report.next = Step::new(
+            format!("stackwiz create {} (without --dry-run)", plan.name),
+            "create_stack",
+            serde_json::json!({ "name": plan.name, "type": plan.kind }),
+        );
         return Ok(report);
     }
     stack::write(&ctx.cfg, &plan)?;
     // After the write, each step is tried even when the other failed: a DNS outage must not
     // keep a stack from starting. Failures keep the stack and name their retry commands.
-    let mut failed: Vec<(Error, String)> = Vec::new();
+    let mut failed: Vec<(Error, Step)> = Vec::new();
     let mut done = vec![format!(
         "stack {} was created at {}",
         plan.name,
@@ -156,7 +160,11 @@ pub fn create(ctx: &Ctx, req: &CreateRequest, dry_run: bool) -> Result<Created> 
             }
             Err(e) => failed.push((
                 e,
-                format!("stackwiz dns create {} --stack {}", plan.domain, plan.name),
+                Step::new(
+                    format!("stackwiz dns create {} --stack {}", plan.domain, plan.name),
+                    "create_dns_record",
+                    serde_json::json!({ "subdomain": plan.domain, "stack": plan.name }),
+                ),
             )),
         }
     }
@@ -164,41 +172,30 @@ pub fn create(ctx: &Ctx, req: &CreateRequest, dry_run: bool) -> Result<Created> 
         match start_stack(ctx, &plan.name, &plan.path) {
             Ok(_) => {
                 report.started = true;
-                report.next = format!("stackwiz status {}", plan.name);
+                report.next = Step::status(&plan.name);
                 done.push("it was started".into());
             }
-            Err(e) => failed.push((e, format!("stackwiz start {}", plan.name))),
+            Err(e) => failed.push((e, Step::start(&plan.name))),
         }
     }
     let done = done.join(" and ");
-    match failed.len() {
-        0 => Ok(report),
-        1 => {
-            let (source, retry) = failed.remove(0);
-            Err(Error::Partial {
-                done,
-                source: Box::new(source),
-                retry,
-            })
-        }
-        _ => {
-            let message = failed
-                .iter()
-                .map(|(e, _)| e.to_string())
-                .collect::<Vec<_>>()
-                .join("; and ");
-            let retry = failed
-                .iter()
-                .map(|(_, r)| r.as_str())
-                .collect::<Vec<_>>()
-                .join(" && ");
-            Err(Error::Partial {
-                done,
-                source: Box::new(Error::other(message)),
-                retry,
-            })
-        }
+    if failed.is_empty() {
+        return Ok(report);
     }
+    let retry = failed.iter().map(|(_, step)| step.clone()).collect();
+    let source = match failed.pop() {
+        Some((only, _)) if failed.is_empty() => only,
+        last => {
+            let mut messages: Vec<String> = failed.iter().map(|(e, _)| e.to_string()).collect();
+            messages.extend(last.map(|(e, _)| e.to_string()));
+            Error::other(messages.join("; and "))
+        }
+    };
+    Err(Error::Partial {
+        done,
+        source: Box::new(source),
+        retry,
+    })
 }
 
 /// A user's template is only known to be valid YAML and valid Compose once Compose has read
@@ -235,7 +232,8 @@ fn dns_prerequisites(ctx: &Ctx, req: &CreateRequest) -> Vec<Error> {
             "dns",
             format!(
                 "{domain} is a special-use name that no DNS zone can hold; give the stack a \
-                 real hostname with --domain (e.g. --domain {}.example.com) or drop --dns",
+                 real hostname (--domain / domain, e.g. {}.example.com) or drop --dns / \
+                 create_dns",
                 req.name
             ),
         ));
@@ -671,7 +669,7 @@ pub struct Lifecycle {
     /// Docker's own output (captured modes only).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub output: String,
-    pub next: String,
+    pub next: Step,
 }
 
 impl Report for Lifecycle {
@@ -773,8 +771,8 @@ pub fn lifecycle(ctx: &Ctx, name: &str, action: Action) -> Result<Lifecycle> {
         }
     };
     let next = match action {
-        Action::Stop | Action::Down => format!("stackwiz start {}", meta.name),
-        _ => format!("stackwiz status {}", meta.name),
+        Action::Stop | Action::Down => Step::start(&meta.name),
+        _ => Step::status(&meta.name),
     };
     Ok(Lifecycle {
         name: meta.name,
@@ -858,8 +856,7 @@ impl Report for Removed {
             let retry = self
                 .dns
                 .as_ref()
-                .and_then(|d| d.get("retry"))
-                .and_then(|s| s.as_str())
+                .and_then(|d| d["retry"]["command"].as_str())
                 .unwrap_or_default();
             out.push_str(&format!(
                 "note: DNS records not checked: {skipped}; once it is set: {retry}\n"
@@ -926,7 +923,11 @@ pub fn remove(ctx: &Ctx, req: &RemoveRequest) -> Result<Removed> {
     else {
         return Ok(report);
     };
-    let retry = format!("stackwiz dns delete {domain} --stack {} --yes", meta.name);
+    let retry = Step::new(
+        format!("stackwiz dns delete {domain} --stack {} --yes", meta.name),
+        "delete_dns_record",
+        serde_json::json!({ "subdomain": domain, "stack": meta.name }),
+    );
     if !ctx.cfg.token_configured() {
         // Not an error: many stacks never had a record. But say so, and how to clean up.
         report.dns = Some(
@@ -938,7 +939,7 @@ pub fn remove(ctx: &Ctx, req: &RemoveRequest) -> Result<Removed> {
         super::dns::delete_for_stack(ctx, &meta.name, domain).map_err(|e| Error::Partial {
             done: format!("stack {} was removed", meta.name),
             source: Box::new(e),
-            retry,
+            retry: vec![retry],
         })?;
     report.dns = Some(serde_json::to_value(change).unwrap_or_default());
     Ok(report)
