@@ -312,6 +312,14 @@ impl Config {
             .join("stackwiz");
 
         let (token, token_problem) = match find_token(env, &file, token_file.as_ref(), &base_dir) {
+            // An HTTP header cannot carry it; say so here rather than as a transport error.
+            Ok(Some(t)) if t.secret.expose().chars().any(|c| c.is_whitespace() || c.is_control()) => (
+                None,
+                Some((
+                    format!("the Cloudflare token from {} contains spaces or control characters", t.source),
+                    Some("paste the token again, without quotes, spaces or line breaks inside it".to_string()),
+                )),
+            ),
             Ok(t) => (t, None),
             Err(e) => (None, Some((e.to_string(), e.hint()))),
         };

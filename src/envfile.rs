@@ -1,4 +1,5 @@
-//! Writing `.env` lines that Compose reads back exactly, and showing `.env` text redacted.
+//! Writing `.env` lines that Compose reads back exactly, reading `.env` files as Compose
+//! does, and showing `.env` text (or anything that may quote it) with every value hidden.
 //!
 //! Compose's dotenv parser (compose-go) strips ` #` comments and interpolates `$VAR` in
 //! unquoted values, takes single-quoted values literally (but a backslash before the closing
@@ -6,6 +7,8 @@
 //! is written bare only when it holds nothing special, single-quoted when it holds no `'`
 //! and does not end in `\`, and double-quoted with `\\`, `\"` and `\$` escapes otherwise.
 //! Values are never shown: [`redact`] replaces them with `****`.
+
+use crate::error::{Error, Result};
 
 /// One `KEY=VALUE` line (without the newline). The key and value are already validated
 /// (no line breaks, no NUL).
@@ -43,19 +46,47 @@ pub fn keys(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// `.env` text with every value replaced by `****`, for dry runs and agents.
+/// `.env` text with every value replaced by `****`, for dry runs and agents. An allow-list:
+/// blank lines and comments stay, assignments show their key, and any other line (a
+/// continuation of a quoted multi-line value, a `KEY: value` form) is hidden whole.
 pub fn redact(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for l in text.lines() {
+        let t = l.trim_start();
         match assignment(l) {
             Some((key, value)) if !value.is_empty() => {
                 out.push_str(&l[..l.find(key).unwrap_or(0)]);
                 out.push_str(key);
                 out.push_str("=****");
             }
-            _ => out.push_str(l),
+            Some(_) => out.push_str(l),
+            None if t.is_empty() || t.starts_with('#') => out.push_str(l),
+            None => out.push_str("****"),
         }
         out.push('\n');
+    }
+    out
+}
+
+/// Hide every value the `.env` text assigns wherever it appears in `message` (Compose and
+/// docker quote interpolated values in their errors). Values shorter than 3 characters are
+/// left: they are no secrets, and hiding them would garble the message.
+pub fn scrub(message: &str, env_text: &str) -> String {
+    let mut values: Vec<String> = Vec::new();
+    for l in env_text.lines() {
+        if let Some((_, raw)) = assignment(l) {
+            let raw = raw.trim();
+            values.push(raw.to_string());
+            if let Ok(v) = dotenv_value(raw) {
+                values.push(v);
+            }
+        }
+    }
+    // Longest first, so a value that contains another is hidden whole.
+    values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    let mut out = message.to_string();
+    for v in values.iter().filter(|v| v.chars().count() >= 3) {
+        out = out.replace(v.as_str(), "****");
     }
     out
 }
@@ -86,6 +117,89 @@ pub fn without_keys(text: &str, keys: &[&str]) -> String {
     out
 }
 
+/// `--env-file`: KEY=VALUE lines read the way Compose reads a `.env` file: `#` comments,
+/// blank lines and `export ` allowed; 'single quotes' literal; "double quotes" with `\\`,
+/// `\"` and `\$` escapes; unquoted values end at ` #`. A `$` that Compose would interpolate
+/// is refused rather than read differently from Compose.
+pub fn read(path: &std::path::Path) -> Result<Vec<(String, String)>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io("read env file", path, e))?;
+    let mut pairs = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if t.is_empty() || t.starts_with('#') {
+            continue;
+        }
+        let t = t.strip_prefix("export ").unwrap_or(t);
+        let Some((k, v)) = t.split_once('=') else {
+            return Err(Error::invalid(
+                "env-file",
+                format!("{} line {}: expected KEY=VALUE", path.display(), i + 1),
+            ));
+        };
+        let at = |why: &str| {
+            Error::invalid(
+                "env-file",
+                format!("{} line {}: {why}", path.display(), i + 1),
+            )
+        };
+        pairs.push((
+            k.trim().to_string(),
+            dotenv_value(v.trim_start()).map_err(at)?,
+        ));
+    }
+    Ok(pairs)
+}
+
+/// One value of a `.env` line, as Compose reads it (see [`read`]).
+fn dotenv_value(raw: &str) -> std::result::Result<String, &'static str> {
+    const DOLLAR: &str = "a `$` here would be interpolated by Compose; single-quote the value \
+                          (or write \\$ inside double quotes)";
+    let rest_ok = |rest: &str| {
+        let rest = rest.trim_start();
+        rest.is_empty() || rest.starts_with('#')
+    };
+    if let Some(inner) = raw.strip_prefix('\'') {
+        let end = inner.find('\'').ok_or("unclosed single quote")?;
+        return if rest_ok(&inner[end + 1..]) {
+            Ok(inner[..end].to_string())
+        } else {
+            Err("text after the closing quote")
+        };
+    }
+    if let Some(inner) = raw.strip_prefix('"') {
+        let mut out = String::new();
+        let mut chars = inner.char_indices();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '"' => {
+                    return if rest_ok(&inner[i + 1..]) {
+                        Ok(out)
+                    } else {
+                        Err("text after the closing quote")
+                    }
+                }
+                '$' => return Err(DOLLAR),
+                '\\' => match chars.next() {
+                    Some((_, e @ ('\\' | '"' | '$'))) => out.push(e),
+                    Some((_, 'n')) => out.push('\n'),
+                    Some((_, other)) => {
+                        out.push('\\');
+                        out.push(other);
+                    }
+                    None => return Err("unclosed double quote"),
+                },
+                c => out.push(c),
+            }
+        }
+        return Err("unclosed double quote");
+    }
+    let value = raw.split(" #").next().unwrap_or_default().trim_end();
+    if value.contains('$') {
+        return Err(DOLLAR);
+    }
+    Ok(value.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,11 +219,29 @@ mod tests {
     }
 
     #[test]
+    fn lines_redaction_does_not_understand_are_hidden_whole() {
+        let text = "MULTI=\"line1\nSECRET_LINE2\"\nweird.key=SECRET_DOT\nCOLON: SECRET_COLON\n";
+        let shown = redact(text);
+        assert!(!shown.contains("SECRET"), "{shown}");
+        assert_eq!(shown, "MULTI=****\n****\n****\n****\n");
+    }
+
+    #[test]
+    fn scrub_hides_env_values_quoted_in_messages() {
+        let env = "PORTX=notaport_SECRET9\nQ='it is $ecret'\nTZ=UTC\nN=1\n";
+        let msg = "invalid hostPort: notaport_SECRET9; saw it is $ecret in UTC at 1";
+        assert_eq!(
+            scrub(msg, env),
+            "invalid hostPort: ****; saw **** in **** at 1"
+        );
+    }
+
+    #[test]
     fn redaction_hides_every_value() {
         let text = "# comment\nA=secret\nexport B='x y'\nC=\n\nnot a line\n";
         assert_eq!(
             redact(text),
-            "# comment\nA=****\nexport B=****\nC=\n\nnot a line\n"
+            "# comment\nA=****\nexport B=****\nC=\n\n****\n"
         );
         assert_eq!(keys(text), ["A", "B", "C"]);
         assert_eq!(

@@ -159,28 +159,44 @@ impl Error {
         }
     }
 
-    /// Whether an MCP client gets this as a tool result with `isError: true` (true) or as a
-    /// JSON-RPC error (false). Operation failures go to the model so it can correct itself.
-    pub fn is_tool_error(&self) -> bool {
+    /// The same error with `hide` applied to the text that came from outside (docker's
+    /// stderr, Compose's messages), which may quote values from a stack's `.env`.
+    pub fn scrub(self, hide: &dyn Fn(&str) -> String) -> Error {
         match self {
-            Error::Usage(_)
-            | Error::Invalid { .. }
-            | Error::InvalidMany(_)
-            | Error::Config { .. }
-            | Error::NotConfirmed { .. }
-            | Error::Template { .. }
-            | Error::StackExists { .. }
-            | Error::StackNotFound { .. }
-            | Error::Permission { .. }
-            | Error::Io { .. }
-            | Error::ProgramNotFound { .. }
-            | Error::Command { .. }
-            | Error::Cloudflare { .. }
-            | Error::Http { .. }
-            | Error::NoToken { .. }
-            | Error::Partial { .. }
-            | Error::Other { .. }
-            | Error::Reported(_) => true,
+            Error::Command {
+                command,
+                status,
+                stderr,
+                hint,
+            } => Error::Command {
+                command,
+                status,
+                stderr: hide(&stderr),
+                hint,
+            },
+            Error::Template {
+                file,
+                line,
+                message,
+            } => Error::Template {
+                file,
+                line,
+                message: hide(&message),
+            },
+            Error::Partial {
+                done,
+                source,
+                retry,
+            } => Error::Partial {
+                done,
+                source: Box::new(source.scrub(hide)),
+                retry,
+            },
+            Error::Other { message, hint } => Error::Other {
+                message: hide(&message),
+                hint,
+            },
+            other => other,
         }
     }
 

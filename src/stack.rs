@@ -236,9 +236,20 @@ pub fn plan(cfg: &Config, req: &CreateRequest) -> Result<Plan> {
 /// Write the plan's compose file and `.env` into a private scratch folder, hand it to
 /// `check`, and remove it again: for checks that need the files on disk before the stack is
 /// created (or in a dry run, without creating it).
-pub fn with_scratch_copy<T>(plan: &Plan, check: impl FnOnce(&Path) -> Result<T>) -> Result<T> {
-    let dir = std::env::temp_dir().join(format!(
-        ".stackwiz-check-{}-{}-{}",
+pub fn with_scratch_copy<T>(
+    cfg: &Config,
+    plan: &Plan,
+    check: impl FnOnce(&Path) -> Result<T>,
+) -> Result<T> {
+    // Inside the base dir, named like a build folder: the `.env` (secrets) stays where the
+    // stack would live, and a killed run's copy is swept like any abandoned build.
+    let parent = if cfg.base_dir.is_dir() {
+        cfg.base_dir.clone()
+    } else {
+        std::env::temp_dir()
+    };
+    let dir = parent.join(format!(
+        "{TMP_PREFIX}{}-{}-{}",
         plan.name,
         std::process::id(),
         nanos()

@@ -1329,3 +1329,64 @@ fn a_user_template_that_renders_invalid_compose_is_refused_before_anything_is_wr
     );
     assert!(env.base_entries().is_empty(), "{:?}", env.base_entries());
 }
+
+#[test]
+fn compose_errors_never_show_env_values() {
+    require_compose();
+    let mut env = TestEnv::new();
+    let templates = env.path("tpl");
+    env.set("STACKWIZ_TEMPLATES_DIR", &templates);
+    write(
+        &templates.join("leak-template.yml"),
+        "services:\n  x:\n    image: nginx\n    ports: [\"${PORTX}:80\"]\n",
+    );
+    for extra in [vec![], vec!["--dry-run"]] {
+        let mut args = vec![
+            "create",
+            "lk",
+            "--type",
+            "leak",
+            "--env",
+            "PORTX=notaport_SECRET9",
+        ];
+        args.extend(extra);
+        let out = env.cmd(args).fails(1);
+        assert!(out.stderr.contains("Compose rejects"), "{out}");
+        assert!(!out.says("SECRET9"), "{out}");
+    }
+    assert!(env.base_entries().is_empty(), "{:?}", env.base_entries());
+}
+
+#[test]
+fn a_dry_run_names_the_create_it_previewed_for_both_faces() {
+    let env = TestEnv::new();
+    let out = env
+        .cmd([
+            "create",
+            "web",
+            "--type",
+            "standalone",
+            "--image",
+            "nginx",
+            "--port",
+            "80",
+            "--host-port",
+            "8080",
+            "--env",
+            "K=secret-v",
+            "--dry-run",
+            "--json",
+        ])
+        .ok();
+    assert!(!out.says("secret-v"), "{out}");
+    let next = &out.json()["next"];
+    assert_eq!(next["tool"], "create_stack");
+    assert_eq!(
+        next["arguments"],
+        serde_json::json!({"name": "web", "type": "standalone", "image": "nginx", "port": 80, "host_port": 8080})
+    );
+    assert_eq!(
+        next["command"],
+        "stackwiz create web --type standalone --image nginx --port 80 --host-port 8080 --env K=…  (the same --env values again)"
+    );
+}

@@ -1508,11 +1508,19 @@ fn a_crash_looping_container_is_restarting_not_stopped() {
         (only_service(&s)["state"] == "restarting").then_some(s)
     });
     assert_eq!(status["status"], "restarting", "{status}");
-    let list = env.cmd(["list", "--json"]).ok().json();
-    assert_eq!(
-        listed(&list, "stacks", &name)["status"],
-        "restarting",
-        "{list}"
+    // The container flips between restarting and a brief run: the list must reach
+    // "restarting" too.
+    wait_for(
+        "list to show it restarting",
+        Duration::from_secs(30),
+        || {
+            let list = env.cmd(["list", "--json"]).ok().json();
+            let state = listed(&list, "stacks", &name)["status"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            (state == "restarting").then_some(())
+        },
     );
 }
 

@@ -426,7 +426,7 @@ fn prompt(question: &str, default: Option<&str>) -> Result<String> {
 fn create_request(ctx: &Ctx, args: CreateArgs) -> Result<CreateRequest> {
     let mut env = BTreeMap::new();
     if let Some(file) = &args.env_file {
-        for (k, v) in read_env_file(file)? {
+        for (k, v) in crate::envfile::read(file)? {
             env.insert(k, v);
         }
     }
@@ -552,89 +552,6 @@ fn prompt_secret(question: &str) -> Result<String> {
         eprintln!();
     }
     answer
-}
-
-/// `--env-file`: KEY=VALUE lines read the way Compose reads a `.env` file: `#` comments,
-/// blank lines and `export ` allowed; 'single quotes' literal; "double quotes" with `\\`,
-/// `\"` and `\$` escapes; unquoted values end at ` #`. A `$` that Compose would interpolate
-/// is refused rather than read differently from Compose.
-fn read_env_file(path: &std::path::Path) -> Result<Vec<(String, String)>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io("read env file", path, e))?;
-    let mut pairs = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let t = line.trim();
-        if t.is_empty() || t.starts_with('#') {
-            continue;
-        }
-        let t = t.strip_prefix("export ").unwrap_or(t);
-        let Some((k, v)) = t.split_once('=') else {
-            return Err(Error::invalid(
-                "env-file",
-                format!("{} line {}: expected KEY=VALUE", path.display(), i + 1),
-            ));
-        };
-        let at = |why: &str| {
-            Error::invalid(
-                "env-file",
-                format!("{} line {}: {why}", path.display(), i + 1),
-            )
-        };
-        pairs.push((
-            k.trim().to_string(),
-            dotenv_value(v.trim_start()).map_err(at)?,
-        ));
-    }
-    Ok(pairs)
-}
-
-/// One value of a `.env` line, as Compose reads it (see [`read_env_file`]).
-fn dotenv_value(raw: &str) -> std::result::Result<String, &'static str> {
-    const DOLLAR: &str = "a `$` here would be interpolated by Compose; single-quote the value \
-                          (or write \\$ inside double quotes)";
-    let rest_ok = |rest: &str| {
-        let rest = rest.trim_start();
-        rest.is_empty() || rest.starts_with('#')
-    };
-    if let Some(inner) = raw.strip_prefix('\'') {
-        let end = inner.find('\'').ok_or("unclosed single quote")?;
-        return if rest_ok(&inner[end + 1..]) {
-            Ok(inner[..end].to_string())
-        } else {
-            Err("text after the closing quote")
-        };
-    }
-    if let Some(inner) = raw.strip_prefix('"') {
-        let mut out = String::new();
-        let mut chars = inner.char_indices();
-        while let Some((i, c)) = chars.next() {
-            match c {
-                '"' => {
-                    return if rest_ok(&inner[i + 1..]) {
-                        Ok(out)
-                    } else {
-                        Err("text after the closing quote")
-                    }
-                }
-                '$' => return Err(DOLLAR),
-                '\\' => match chars.next() {
-                    Some((_, e @ ('\\' | '"' | '$'))) => out.push(e),
-                    Some((_, 'n')) => out.push('\n'),
-                    Some((_, other)) => {
-                        out.push('\\');
-                        out.push(other);
-                    }
-                    None => return Err("unclosed double quote"),
-                },
-                c => out.push(c),
-            }
-        }
-        return Err("unclosed double quote");
-    }
-    let value = raw.split(" #").next().unwrap_or_default().trim_end();
-    if value.contains('$') {
-        return Err(DOLLAR);
-    }
-    Ok(value.to_string())
 }
 
 /// The man page, generated from these definitions.

@@ -65,7 +65,7 @@ pub struct Tool {
     pub output_schema: fn() -> Value,
     pub annotations: Annotations,
     /// Deserializes the arguments (see [`arguments`]) and runs the operation. `Err` becomes a
-    /// tool result with `isError: true` when [`Error::is_tool_error`] says so, else -32603.
+    /// tool result with `isError: true` (the message and the agent's hint).
     pub call: fn(&Ctx, Value) -> Result<Value, Error>,
 }
 
@@ -280,11 +280,9 @@ impl<'a> McpServer<'a> {
                     type_name(&other)
                 ),
             )),
-            Err(error) if error.is_tool_error() => Ok(tool_error(error_text(&error))),
-            Err(error) => Err(ResponseError::new(
-                ErrorCode::InternalError,
-                error_text(&error),
-            )),
+            // Every operation failure goes to the model, which can correct itself; protocol
+            // errors are for malformed requests and faults of the server itself.
+            Err(error) => Ok(tool_error(error_text(&error))),
         }
     }
 

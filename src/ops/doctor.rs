@@ -247,8 +247,13 @@ pub fn doctor(ctx: &Ctx, fix: bool) -> Doctor {
             Ok(status) => Ok(format!("found ({}), {status}", t.source)),
             Err(e) => Err((
                 format!("found ({}) but {}", t.source, first_line(&e.to_string())),
-                e.hint()
-                    .unwrap_or_else(|| "create a token with Zone:DNS:Edit permission".into()),
+                e.hint().unwrap_or_else(|| match &e {
+                    // Not the token's fault: the API could not be reached or read.
+                    crate::error::Error::Http { .. } => {
+                        "check the network, a proxy, or STACKWIZ_CF_API_URL".into()
+                    }
+                    _ => "create a token with Zone:DNS:Edit permission".into(),
+                }),
             )),
         },
     };

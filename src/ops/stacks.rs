@@ -136,11 +136,7 @@ pub fn create(ctx: &Ctx, req: &CreateRequest, dry_run: bool) -> Result<Created> 
         rendered.insert(stack::COMPOSE_FILE.to_string(), plan.compose.clone());
         rendered.insert(stack::ENV_FILE.to_string(), envfile::redact(&plan.env));
         report.rendered = Some(rendered);
-        report.next = Step::new(
-            format!("stackwiz create {} (without --dry-run)", plan.name),
-            "create_stack",
-            serde_json::json!({ "name": plan.name, "type": plan.kind }),
-        );
+        report.next = create_step(req);
         return Ok(report);
     }
     stack::write(&ctx.cfg, &plan)?;
@@ -198,12 +194,66 @@ pub fn create(ctx: &Ctx, req: &CreateRequest, dry_run: bool) -> Result<Created> 
     })
 }
 
+/// The create that a dry run previewed, as a command and a tool call. Environment values are
+/// secrets: they are named by key and must be given again.
+fn create_step(req: &CreateRequest) -> Step {
+    let mut cmd = format!("stackwiz create {} --type {}", req.name, req.kind);
+    let mut args = serde_json::json!({ "name": req.name, "type": req.kind });
+    let mut add = |flag: &str, key: &str, value: serde_json::Value| {
+        let shown = value
+            .as_str()
+            .map(String::from)
+            .unwrap_or_else(|| value.to_string());
+        cmd.push_str(&format!(" {flag} {shown}"));
+        args[key] = value;
+    };
+    if let Some(i) = &req.image {
+        add("--image", "image", i.clone().into());
+    }
+    if let Some(p) = req.port {
+        add("--port", "port", p.into());
+    }
+    if let Some(p) = req.host_port {
+        add("--host-port", "host_port", p.into());
+    }
+    if let Some(d) = &req.domain {
+        add("--domain", "domain", d.clone().into());
+    }
+    for (flag, key, on) in [
+        ("--dns", "create_dns", req.dns),
+        ("--start", "auto_start", req.start),
+    ] {
+        if on {
+            cmd.push_str(&format!(" {flag}"));
+            args[key] = true.into();
+        }
+    }
+    for key in req.env.keys() {
+        cmd.push_str(&format!(" --env {key}=…"));
+    }
+    if !req.env.is_empty() {
+        cmd.push_str("  (the same --env values again)");
+    }
+    Step::new(cmd, "create_stack", args)
+}
+
+/// Hide the stack's `.env` values in an error from docker or Compose about it.
+fn scrubbed<T>(dir: &std::path::Path, result: Result<T>) -> Result<T> {
+    result.map_err(|e| {
+        let env = std::fs::read_to_string(dir.join(stack::ENV_FILE)).unwrap_or_default();
+        e.scrub(&|text| envfile::scrub(text, &env))
+    })
+}
+
 /// A user's template is only known to be valid YAML and valid Compose once Compose has read
 /// it: do that before anything is written. Without Compose (stackwiz may run on a host that
 /// only writes stacks) the check is skipped; `start` would report the problem.
 fn check_with_compose(ctx: &Ctx, plan: &stack::Plan, template: &std::path::Path) -> Result<()> {
     let docker = ctx.docker();
-    match stack::with_scratch_copy(plan, |dir| docker.config_check(&plan.name, dir)) {
+    let checked =
+        stack::with_scratch_copy(&ctx.cfg, plan, |dir| docker.config_check(&plan.name, dir))
+            .map_err(|e| e.scrub(&|text| envfile::scrub(text, &plan.env)));
+    match checked {
         Err(Error::ProgramNotFound { .. }) | Ok(()) => Ok(()),
         Err(Error::Command { stderr, .. }) => Err(Error::Template {
             file: template.display().to_string(),
@@ -644,7 +694,7 @@ impl Report for Status {
 
 pub fn status(ctx: &Ctx, name: &str) -> Result<Status> {
     let meta = stack::locate(&ctx.cfg, name)?;
-    let services = ctx.docker().ps(&meta.name, &meta.path)?;
+    let services = scrubbed(&meta.path, ctx.docker().ps(&meta.name, &meta.path))?;
     let status = stack_state(services.iter().map(|s| (s.state.as_str(), 1)));
     Ok(Status {
         name: meta.name,
@@ -713,7 +763,7 @@ fn start_with(
     } else {
         false
     };
-    let output = docker.up(name, path)?;
+    let output = scrubbed(path, docker.up(name, path))?;
     Ok((created, output))
 }
 
@@ -731,6 +781,10 @@ fn names_network(compose: &str, network: &str) -> bool {
 
 pub fn lifecycle(ctx: &Ctx, name: &str, action: Action) -> Result<Lifecycle> {
     let meta: StackMeta = stack::locate(&ctx.cfg, name)?;
+    scrubbed(&meta.path.clone(), run_lifecycle(ctx, meta, action))
+}
+
+fn run_lifecycle(ctx: &Ctx, meta: StackMeta, action: Action) -> Result<Lifecycle> {
     let docker = ctx.docker();
     let mut network_created = false;
     let (output, word) = match action {
@@ -798,9 +852,11 @@ impl Report for Logs {
 
 pub fn logs(ctx: &Ctx, name: &str, tail: u32, follow: bool, since: Option<&str>) -> Result<Logs> {
     let meta = stack::locate(&ctx.cfg, name)?;
-    let logs = ctx
-        .docker()
-        .logs(&meta.name, &meta.path, tail, follow, since)?;
+    let logs = scrubbed(
+        &meta.path,
+        ctx.docker()
+            .logs(&meta.name, &meta.path, tail, follow, since),
+    )?;
     Ok(Logs {
         name: meta.name,
         tail,
@@ -901,7 +957,10 @@ pub fn remove(ctx: &Ctx, req: &RemoveRequest) -> Result<Removed> {
             orphan: true,
         });
     };
-    ctx.docker().down(&meta.name, &meta.path, req.volumes)?;
+    scrubbed(
+        &meta.path,
+        ctx.docker().down(&meta.name, &meta.path, req.volumes),
+    )?;
     let trashed_to = if req.purge {
         stack::purge(&meta)?;
         None
