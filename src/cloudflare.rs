@@ -440,13 +440,15 @@ fn hint_for(status: u16, errors: &[(i64, String)]) -> Option<String> {
     let has = |codes: &[i64]| errors.iter().any(|(c, _)| codes.contains(c));
     let hint = if has(&[9109, 1000, 6003, 6111, 9106, 9103]) || status == 401 {
         "the Cloudflare API token is missing, malformed or revoked: create one with Zone:Read and \
-         DNS:Edit for the zone and set STACKWIZ_CF_API_TOKEN (`stackwiz doctor` checks it)"
+         DNS:Edit for the zone and set STACKWIZ_CF_API_TOKEN (`stackwiz doctor` or \
+         check_environment checks it)"
     } else if has(&[10000]) || status == 403 {
         "the token may not do this: give it DNS:Edit (and Zone:Read) for this zone in the \
          Cloudflare dashboard, My Profile > API Tokens"
     } else if has(&[81057, 81058, 81053]) {
-        "a conflicting record exists: look at it with `stackwiz dns list --name NAME`, then \
-         `stackwiz dns update` it or `stackwiz dns delete` it"
+        "a conflicting record exists: look at it with `stackwiz dns list --name NAME` \
+         (list_dns_records), then update it (`stackwiz dns update`, update_dns_record) or delete \
+         it (`stackwiz dns delete`, delete_dns_record)"
     } else if has(&[81044, 7003, 7000, 1001]) || status == 404 {
         "the zone or record does not exist (anymore): check the name, and STACKWIZ_CF_ZONE_ID if set"
     } else if has(&[9021]) {

@@ -1139,7 +1139,7 @@ fn not_found(name: &str, kind: Option<RecordType>) -> Error {
         .unwrap_or_default();
     Error::with_hint(
         format!("no DNS record named {name}{of_type}"),
-        format!("see the records there are: stackwiz dns list --name {name}"),
+        format!("see the records there are: stackwiz dns list --name {name} (list_dns_records)"),
     )
 }
 
@@ -1157,18 +1157,20 @@ fn conflict_error(kind: RecordType, conflicts: &[&Record], update: bool) -> Erro
     let hint = if first.kind != kind.as_str() {
         format!(
             "a CNAME cannot share a name with A/AAAA records: remove it first with \
-             `stackwiz dns delete {} --type {}`",
+             `stackwiz dns delete {} --type {}` (delete_dns_record)",
             first.name, first.kind
         )
     } else if update {
         format!(
-            "--update replaces one record; delete the extra {} records of {} first",
+            "--update (update: true) replaces one record; delete the extra {} records of {} \
+             first",
             kind.as_str(),
             first.name
         )
     } else {
         format!(
-            "add --update to replace it, or remove it first: stackwiz dns delete {} --type {}",
+            "add --update (update: true) to replace it, or remove it first: stackwiz dns \
+             delete {} --type {} (delete_dns_record)",
             first.name,
             kind.as_str()
         )
