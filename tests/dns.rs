@@ -5,6 +5,8 @@
 //! Cloudflare API (what stackwiz sent, what the fake answered) against Cloudflare's own
 //! schema (tests/fixtures/cloudflare/).
 
+#[path = "support/dns_world.rs"]
+mod dns_world;
 #[path = "support/fake_cloudflare.rs"]
 mod fake_cloudflare;
 #[path = "support/fake_http.rs"]
@@ -15,36 +17,10 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use fake_cloudflare::{FakeCloudflare, Fault};
-use fake_ip::FakeIp;
+use dns_world::{world, World, IP, NEW_IP, SCALE, TOKEN};
+use fake_cloudflare::Fault;
 use serde_json::Value;
 use support::{Out, TestEnv};
-
-const TOKEN: &str = "cf-tok-7Hq2ZsecretXk9";
-const IP: &str = "93.184.216.34";
-const NEW_IP: &str = "93.184.216.99";
-/// Every HTTP timeout and wait x 0.2: Cloudflare requests may take 6 s, IP services 1 s
-/// (ample for a fake on loopback, even on a busy machine), a 10 s Retry-After waits 2 s.
-const SCALE: &str = "0.2";
-
-struct World {
-    env: TestEnv,
-    cf: FakeCloudflare,
-    ips: FakeIp,
-}
-
-fn world() -> World {
-    let cf = FakeCloudflare::start(TOKEN);
-    cf.add_zone("example.com");
-    let ips = FakeIp::start(IP);
-    let mut env = TestEnv::new();
-    env.set("STACKWIZ_CF_API_URL", &cf.url)
-        .set("STACKWIZ_IP_SERVICES", ips.url("/valid"))
-        .set("STACKWIZ_CF_API_TOKEN", TOKEN)
-        .set("STACKWIZ_DEFAULT_DOMAIN", "example.com")
-        .set("STACKWIZ_HTTP_TIME_SCALE", SCALE);
-    World { env, cf, ips }
-}
 
 impl World {
     fn run(&self, args: &[&str]) -> Out {

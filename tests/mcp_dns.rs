@@ -8,6 +8,8 @@
 //! text block holding the same JSON. Every line the server wrote, on stdout and on stderr,
 //! is searched for the token and for every secret a stack holds.
 
+#[path = "support/dns_world.rs"]
+mod dns_world;
 #[path = "support/fake_cloudflare.rs"]
 mod fake_cloudflare;
 #[path = "support/fake_http.rs"]
@@ -22,41 +24,15 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use fake_cloudflare::FakeCloudflare;
-use fake_ip::FakeIp;
+use dns_world::{world, IP, NEW_IP, TOKEN};
 use serde_json::{json, Value};
 use support::TestEnv;
 
-const TOKEN: &str = "cf-tok-7Hq2ZsecretXk9";
 const WRONG_TOKEN: &str = "cf-tok-WR0NGsecretQz4";
-const IP: &str = "93.184.216.34";
-const NEW_IP: &str = "93.184.216.99";
 /// Every HTTP timeout and wait x 0.2, as in tests/dns.rs.
-const SCALE: &str = "0.2";
 /// The longest a reply may take: generous, since the fakes answer at once.
 const REPLY_WAIT: Duration = Duration::from_secs(60);
 const SECRET_VALUE: &str = "s3cr3t-value-123";
-
-struct World {
-    env: TestEnv,
-    cf: FakeCloudflare,
-    ips: FakeIp,
-}
-
-/// A fake Cloudflare holding the zone example.com for TOKEN, a fake IP service answering IP,
-/// and an environment pointing stackwiz at both, with TOKEN and example.com as defaults.
-fn world() -> World {
-    let cf = FakeCloudflare::start(TOKEN);
-    cf.add_zone("example.com");
-    let ips = FakeIp::start(IP);
-    let mut env = TestEnv::new();
-    env.set("STACKWIZ_CF_API_URL", &cf.url)
-        .set("STACKWIZ_IP_SERVICES", ips.url("/valid"))
-        .set("STACKWIZ_CF_API_TOKEN", TOKEN)
-        .set("STACKWIZ_DEFAULT_DOMAIN", "example.com")
-        .set("STACKWIZ_HTTP_TIME_SCALE", SCALE);
-    World { env, cf, ips }
-}
 
 // ---------------------------------------------------------------------------------------
 // A session with `stackwiz mcp`
