@@ -538,6 +538,25 @@ fn parse_ls(text: &str) -> Result<Vec<Project>> {
         .map_err(|e| Error::other(format!("cannot read `docker compose ls` output: {e}")))
 }
 
+/// One label's value from `docker ps`'s `Labels` column (`k=v,k2=v2`). A value may itself
+/// hold commas (`config_files` of a multi-file project): a piece without `=` belongs to the
+/// value before it.
+fn label(labels: &str, key: &str) -> String {
+    let mut found: Option<String> = None;
+    for piece in labels.split(',') {
+        match (&mut found, piece.split_once('=')) {
+            (Some(_), Some(_)) => break,
+            (Some(value), None) => {
+                value.push(',');
+                value.push_str(piece);
+            }
+            (None, Some((k, v))) if k == key => found = Some(v.to_string()),
+            (None, _) => {}
+        }
+    }
+    found.unwrap_or_default()
+}
+
 /// `docker compose ps --format json`: a JSON array (Compose < 2.21) or one object per line.
 pub fn parse_ps(text: &str) -> Result<Vec<Service>> {
     let text = text.trim();
@@ -609,13 +628,7 @@ fn parse_docker_ps(text: &str) -> Result<Vec<Service>> {
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
         let v: serde_json::Value = serde_json::from_str(line).map_err(bad_json)?;
         let labels = s(&v, "Labels");
-        let label = |key: &str| {
-            labels
-                .split(',')
-                .find_map(|kv| kv.strip_prefix(key).and_then(|r| r.strip_prefix('=')))
-                .unwrap_or_default()
-                .to_string()
-        };
+        let label = |key: &str| label(&labels, key);
         let status = s(&v, "Status");
         let health = ["healthy", "unhealthy", "starting"]
             .into_iter()
@@ -647,13 +660,7 @@ fn projects_from_docker_ps(text: &str) -> Vec<Project> {
             continue;
         };
         let labels = s(&v, "Labels");
-        let label = |key: &str| {
-            labels
-                .split(',')
-                .find_map(|kv| kv.strip_prefix(key).and_then(|r| r.strip_prefix('=')))
-                .unwrap_or_default()
-                .to_string()
-        };
+        let label = |key: &str| label(&labels, key);
         let name = label("com.docker.compose.project");
         let files = label("com.docker.compose.project.config_files");
         let running = usize::from(s(&v, "State") == "running");
@@ -709,6 +716,18 @@ fn shell_quote(arg: &OsStr) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn labels_keep_commas_inside_values() {
+        let labels = "com.docker.compose.project=app,com.docker.compose.project.config_files=/s/app/a.yml,/s/app/b.yml,com.docker.compose.service=web";
+        assert_eq!(label(labels, "com.docker.compose.project"), "app");
+        assert_eq!(
+            label(labels, "com.docker.compose.project.config_files"),
+            "/s/app/a.yml,/s/app/b.yml"
+        );
+        assert_eq!(label(labels, "com.docker.compose.service"), "web");
+        assert_eq!(label(labels, "missing"), "");
+    }
 
     #[test]
     fn ps_parses_both_shapes() {

@@ -239,32 +239,7 @@ fn embedded_text((file, body): (&'static str, &'static str)) -> Text {
 
 /// Every available type, embedded ones first (possibly overridden), then the folder's own.
 pub fn all(cfg: &Config) -> Result<Vec<Kind>> {
-    let mut kinds = Vec::new();
-    for e in EMBEDDED {
-        kinds.push(find(cfg, e.name)?);
-    }
-    let mut extra = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(&cfg.templates_dir) {
-        for entry in entries.flatten() {
-            let file = entry.file_name();
-            let Some(file) = file.to_str() else { continue };
-            let Some(kind) = file.strip_suffix("-template.yml") else {
-                continue;
-            };
-            if kind.ends_with("-env") || EMBEDDED.iter().any(|e| e.name == kind) || kind == "stack"
-            {
-                continue;
-            }
-            if crate::validate::type_name(kind).is_ok() {
-                extra.push(kind.to_string());
-            }
-        }
-    }
-    extra.sort();
-    for kind in extra {
-        kinds.push(find(cfg, &kind)?);
-    }
-    Ok(kinds)
+    all_names(cfg).iter().map(|name| find(cfg, name)).collect()
 }
 
 /// The type called `name`: the folder's files where present, else the embedded ones.
@@ -298,22 +273,28 @@ pub fn find(cfg: &Config, name: &str) -> Result<Kind> {
     })
 }
 
+/// The type names: the embedded ones, then the folder's own `NAME-template.yml` types (valid
+/// names only, sorted).
 fn all_names(cfg: &Config) -> Vec<String> {
-    let mut names: Vec<String> = EMBEDDED.iter().map(|e| e.name.to_string()).collect();
-    if let Ok(entries) = std::fs::read_dir(&cfg.templates_dir) {
-        for entry in entries.flatten() {
-            if let Some(kind) = entry
-                .file_name()
-                .to_str()
-                .and_then(|f| f.strip_suffix("-template.yml"))
-            {
-                if !names.iter().any(|n| n == kind) && kind != "stack" && !kind.ends_with("-env") {
-                    names.push(kind.to_string());
-                }
-            }
-        }
-    }
-    names
+    let mut extra: Vec<String> = std::fs::read_dir(&cfg.templates_dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let file = entry.file_name();
+            let kind = file.to_str()?.strip_suffix("-template.yml")?.to_string();
+            let own = kind != "stack"
+                && !kind.ends_with("-env")
+                && !EMBEDDED.iter().any(|e| e.name == kind);
+            (own && crate::validate::type_name(&kind).is_ok()).then_some(kind)
+        })
+        .collect();
+    extra.sort();
+    EMBEDDED
+        .iter()
+        .map(|e| e.name.to_string())
+        .chain(extra)
+        .collect()
 }
 
 /// The embedded templates as (file name, text), for `stackwiz init`.
