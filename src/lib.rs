@@ -1,6 +1,7 @@
 //! stackwiz: one core library behind two thin faces, the CLI (`cli`, `run`) and the MCP
 //! server (`mcp`). Both call the operations in `ops`; nothing is written twice.
 
+pub mod cancel;
 pub mod cli;
 pub mod cloudflare;
 pub mod config;

@@ -974,10 +974,10 @@ mod helpers {
             ("STACKWIZ_DEFAULT_DOMAIN", "example.com"),
             ("STACKWIZ_HTTP_TIME_SCALE", SCALE),
         ]);
-        Ctx {
-            cfg: Config::resolve(&Overrides::default(), &env).unwrap(),
-            stream: Stream::Capture,
-        }
+        Ctx::new(
+            Config::resolve(&Overrides::default(), &env).unwrap(),
+            Stream::Capture,
+        )
     }
 
     #[test]

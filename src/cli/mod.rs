@@ -280,7 +280,7 @@ pub fn run(cli: Cli) -> Result<()> {
     } else {
         Stream::Terminal
     };
-    let ctx = Ctx { cfg, stream };
+    let ctx = Ctx::new(cfg, stream);
     match cli.command {
         Command::Create(args) => {
             let dry_run = args.dry_run;

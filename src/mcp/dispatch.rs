@@ -673,10 +673,7 @@ mod tests {
             &env,
         )
         .unwrap();
-        Ctx {
-            cfg,
-            stream: Stream::Capture,
-        }
+        Ctx::new(cfg, Stream::Capture)
     }
 
     /// Serves `lines` (values, or raw strings sent as they are) and returns the replies.

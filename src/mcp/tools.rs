@@ -824,10 +824,7 @@ mod tests {
         let cfg = Config::resolve(&Overrides::default(), &Env::from_pairs(vars)).unwrap();
         Fixture {
             dir,
-            ctx: Ctx {
-                cfg,
-                stream: Stream::Capture,
-            },
+            ctx: Ctx::new(cfg, Stream::Capture),
         }
     }
 

@@ -7,6 +7,7 @@
 
 use serde::Serialize;
 
+use crate::cancel::Cancel;
 use crate::config::Config;
 
 pub mod dns;
@@ -31,4 +32,17 @@ pub enum Stream {
 pub struct Ctx {
     pub cfg: Config,
     pub stream: Stream,
+    /// Cancelled when the caller no longer wants the result (an MCP cancel, the client
+    /// gone, a signal); long work and every child process stop on it.
+    pub cancel: Cancel,
+}
+
+impl Ctx {
+    pub fn new(cfg: Config, stream: Stream) -> Ctx {
+        Ctx {
+            cfg,
+            stream,
+            cancel: Cancel::new(),
+        }
+    }
 }
