@@ -390,7 +390,7 @@ impl Config {
 
     /// The folder where removed stacks are moved.
     pub fn trash_dir(&self) -> PathBuf {
-        self.base_dir.join(TRASH_DIR)
+        self.base_dir.join(crate::validate::TRASH_DIR)
     }
 
     /// The token, or the error that says why there is none and how to set one.
@@ -412,9 +412,6 @@ impl Config {
         self.dns.token.is_some() || self.dns.token_problem.is_some()
     }
 }
-
-/// The name of the trash folder inside the base dir.
-pub const TRASH_DIR: &str = ".trash";
 
 /// Traefik's `.env` inside the base dir, the last place a token is looked for.
 const TRAEFIK_ENV: &str = "traefik/.env";

@@ -22,11 +22,19 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::ops::Stream;
 
 const COMPOSE_HINT: &str = "install Compose v2 as a docker CLI plugin (Debian/Ubuntu: apt-get install \
                             docker-compose-plugin, or copy the docker-compose binary to \
                             ~/.docker/cli-plugins/docker-compose), or the standalone docker-compose";
+
+/// Where docker's own output goes: shown as it comes, or captured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stream {
+    /// Human mode on a terminal: docker's progress goes to our stderr as it happens.
+    Terminal,
+    /// `--json` and MCP: captured; never reaches our stdout.
+    Capture,
+}
 
 /// How Compose is invoked here.
 #[derive(Clone, Debug, PartialEq, Eq)]

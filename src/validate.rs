@@ -5,8 +5,10 @@
 //! their grammar could inject YAML or break a record. Environment values go only to `.env`,
 //! where `envfile` quotes them.
 
-use crate::config::TRASH_DIR;
 use crate::error::{Error, Result};
+
+/// The name of the trash folder inside the base dir (removed stacks go there).
+pub const TRASH_DIR: &str = ".trash";
 
 /// Folder names inside the base dir that are not stacks.
 pub const RESERVED_NAMES: &[&str] = &["_templates", "_scripts", "traefik", TRASH_DIR];

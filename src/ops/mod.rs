@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::cancel::Cancel;
 use crate::config::Config;
+pub use crate::docker::Stream;
 
 pub mod dns;
 pub mod doctor;
@@ -17,15 +18,6 @@ pub mod stacks;
 /// What an operation returns: JSON for scripts and agents, a few lines for people.
 pub trait Report: Serialize {
     fn human(&self) -> String;
-}
-
-/// Where docker's own progress output goes for long operations (up, pull, down).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Stream {
-    /// Human mode on a terminal: docker's progress goes to our stderr as it happens.
-    Terminal,
-    /// `--json` and MCP: captured; never reaches our stdout.
-    Capture,
 }
 
 /// Everything an operation needs: the resolved configuration and how to treat child output.
