@@ -147,6 +147,9 @@ pub struct Config {
     pub docker: String,
     /// `--context NAME`, passed to every docker call.
     pub context: Option<String>,
+    /// The deadline of every docker query (ps, ls, inspect, version, config, logs without
+    /// --follow); long operations (up, pull, down, logs --follow) have none but stay killable.
+    pub docker_timeout: std::time::Duration,
     /// DOCKER_HOST as docker will see it (for `doctor`'s socket check).
     pub docker_host: Option<String>,
     /// DOCKER_CONFIG as docker will see it (where its CLI plugins, Compose among them, live).
@@ -255,6 +258,7 @@ impl Config {
             overrides.context.clone().map(|c| ("--context", c)),
             "DOCKER_CONTEXT",
         );
+        let docker_timeout = r.pick_seconds("docker_timeout", "STACKWIZ_DOCKER_TIMEOUT", 30)?;
         let read_only_flag = overrides
             .read_only
             .then(|| ("--read-only", "true".to_string()));
@@ -367,6 +371,7 @@ impl Config {
             certresolver,
             docker,
             context,
+            docker_timeout,
             docker_host: env.get("DOCKER_HOST").map(String::from),
             docker_config: env.get("DOCKER_CONFIG").map(String::from),
             dns: DnsConfig {
@@ -527,6 +532,31 @@ impl Resolver<'_> {
         }
     }
 
+    /// A time budget in seconds (a positive number, fractions allowed, at most a day).
+    fn pick_seconds(
+        &mut self,
+        key: &'static str,
+        var: &'static str,
+        default: u32,
+    ) -> Result<std::time::Duration> {
+        let value = self.pick(key, None, var, || default.to_string());
+        value
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|s| *s > 0.0 && *s <= 86_400.0)
+            .map(std::time::Duration::from_secs_f64)
+            .ok_or_else(|| {
+                Error::invalid(
+                    self.named(key),
+                    format!(
+                        "`{}` is not a number of seconds from 0.001 to 86400",
+                        crate::validate::printable(&value)
+                    ),
+                )
+            })
+    }
+
     /// A boolean (default false): 1/0, true/false, yes/no, on/off.
     fn pick_bool(
         &mut self,
@@ -571,6 +601,8 @@ enum Kind {
     Bool,
     /// An array of strings, or one comma-separated string.
     List,
+    /// A number (or a string holding one).
+    Number,
 }
 
 /// Keys the config file may hold, top level and under [dns].
@@ -586,6 +618,7 @@ const FILE_KEYS: &[(&str, Kind)] = &[
     ("traefik_certresolver", Kind::Str),
     ("docker", Kind::Str),
     ("context", Kind::Str),
+    ("docker_timeout", Kind::Number),
     ("read_only", Kind::Bool),
 ];
 const DNS_KEYS: &[(&str, Kind)] = &[
@@ -708,6 +741,8 @@ fn typed(value: &toml::Value, kind: Kind) -> std::result::Result<String, String>
     match (kind, value) {
         (_, toml::Value::String(s)) => Ok(s.clone()),
         (Kind::Bool, toml::Value::Boolean(b)) => Ok(b.to_string()),
+        (Kind::Number, toml::Value::Integer(n)) => Ok(n.to_string()),
+        (Kind::Number, toml::Value::Float(n)) => Ok(n.to_string()),
         (Kind::List, toml::Value::Array(items)) => items
             .iter()
             .map(|i| {
@@ -722,6 +757,7 @@ fn typed(value: &toml::Value, kind: Kind) -> std::result::Result<String, String>
             other.type_str()
         )),
         (Kind::Bool, other) => Err(format!("must be true or false, not {}", other.type_str())),
+        (Kind::Number, other) => Err(format!("must be a number, not {}", other.type_str())),
         (Kind::List, other) => Err(format!(
             "must be an array of strings or a string, not {}",
             other.type_str()
@@ -1168,6 +1204,43 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.dns.public_ip_source, "env STACKWIZ_PUBLIC_IP");
+    }
+
+    #[test]
+    fn the_docker_timeout_is_30_s_unless_set_by_env_or_file() {
+        use std::time::Duration;
+        let c = Config::resolve(&Overrides::default(), &env(&[])).unwrap();
+        assert_eq!(c.docker_timeout, Duration::from_secs(30));
+        assert_eq!(entry(&c, "docker_timeout").value, "30");
+        let c = with_file("docker_timeout = 5\n", &[]).unwrap();
+        assert_eq!(c.docker_timeout, Duration::from_secs(5));
+        let c = with_file(
+            "docker_timeout = 5\n",
+            &[("STACKWIZ_DOCKER_TIMEOUT", "0.5")],
+        )
+        .unwrap();
+        assert_eq!(c.docker_timeout, Duration::from_millis(500));
+        assert_eq!(
+            entry(&c, "docker_timeout").source,
+            "env STACKWIZ_DOCKER_TIMEOUT"
+        );
+        for bad in ["0", "-1", "soon", "NaN", "inf", "100000"] {
+            let err = Config::resolve(
+                &Overrides::default(),
+                &env(&[("STACKWIZ_DOCKER_TIMEOUT", bad)]),
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(
+                err.contains("docker_timeout (from env STACKWIZ_DOCKER_TIMEOUT)")
+                    && err.contains("is not a number of seconds"),
+                "{bad}: {err}"
+            );
+        }
+        let err = with_file("docker_timeout = true\n", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("must be a number, not boolean"), "{err}");
     }
 
     #[test]
