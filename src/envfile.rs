@@ -68,27 +68,43 @@ pub fn redact(text: &str) -> String {
     out
 }
 
-/// Hide every value the `.env` text assigns wherever it appears in `message` (Compose and
-/// docker quote interpolated values in their errors). Values shorter than 3 characters are
-/// left: they are no secrets, and hiding them would garble the message.
+/// Hide every value the `.env` text assigns wherever it appears in `message`, in every form
+/// docker and Compose print values in (see [`crate::scrub`]).
 pub fn scrub(message: &str, env_text: &str) -> String {
+    scrubber(env_text, &[]).scrub(message).into_owned()
+}
+
+/// The gate for output about a stack whose `.env` is `env_text`; `public` are names that
+/// stay shown even when a value repeats them (the Compose project name).
+pub fn scrubber(env_text: &str, public: &[&str]) -> crate::scrub::Scrubber {
+    crate::scrub::Scrubber::new(secret_values(env_text), public)
+}
+
+/// Keys whose values are never secret and turn up everywhere (`UTC` in every log line).
+const NOT_SECRET: &[&str] = &["TZ", "LANG", "LC_ALL", "PUID", "PGID", "UMASK"];
+
+/// Every value a `.env` text may hold, for scrubbing: each assignment's value as written and
+/// as Compose reads it, and any line that is neither an assignment nor a comment (a
+/// continuation of a multi-line value). Values shorter than 3 characters are left by the
+/// scrubber: they are no secrets, and hiding them would garble the message.
+fn secret_values(env_text: &str) -> Vec<String> {
     let mut values: Vec<String> = Vec::new();
     for l in env_text.lines() {
-        if let Some((_, raw)) = assignment(l) {
-            let raw = raw.trim();
-            values.push(raw.to_string());
-            if let Ok(v) = dotenv_value(raw) {
-                values.push(v);
+        let t = l.trim();
+        match assignment(l) {
+            Some((key, _)) if NOT_SECRET.contains(&key) => {}
+            Some((_, raw)) => {
+                let raw = raw.trim();
+                values.push(raw.to_string());
+                if let Ok(v) = dotenv_value(raw) {
+                    values.push(v);
+                }
             }
+            None if t.is_empty() || t.starts_with('#') => {}
+            None => values.push(t.to_string()),
         }
     }
-    // Longest first, so a value that contains another is hidden whole.
-    values.sort_by_key(|v| std::cmp::Reverse(v.len()));
-    let mut out = message.to_string();
-    for v in values.iter().filter(|v| v.chars().count() >= 3) {
-        out = out.replace(v.as_str(), "****");
-    }
-    out
+    values
 }
 
 /// `KEY=VALUE` (optionally after `export `), or None for comments and other lines.
@@ -228,11 +244,16 @@ mod tests {
 
     #[test]
     fn scrub_hides_env_values_quoted_in_messages() {
-        let env = "PORTX=notaport_SECRET9\nQ='it is $ecret'\nTZ=UTC\nN=1\n";
+        let env = "PORTX=notaport_SECRET9\nQ='it is $ecret'\nTZ=UTC\nN=1\nP='pw\"SE\\CRET'\n";
         let msg = "invalid hostPort: notaport_SECRET9; saw it is $ecret in UTC at 1";
         assert_eq!(
             scrub(msg, env),
-            "invalid hostPort: ****; saw **** in **** at 1"
+            "invalid hostPort: ****; saw **** in UTC at 1"
+        );
+        // Compose quotes the value Go-style: pw"SE\CRET is printed as "pw\"SE\\CRET".
+        assert_eq!(
+            scrub(r#"invalid hostPort: "pw\"SE\\CRET""#, env),
+            r#"invalid hostPort: "****""#
         );
     }
 

@@ -13,6 +13,7 @@ pub mod ip;
 pub mod mcp;
 pub mod ops;
 pub mod perms;
+pub mod scrub;
 pub mod stack;
 pub mod template;
 pub mod validate;
