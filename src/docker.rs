@@ -1,13 +1,34 @@
 //! The only place that spawns processes: `docker`, `docker compose` (or the standalone
-//! `docker-compose`), nothing else.
+//! `docker-compose`), nothing else. Every spawn goes through one runner, [`Docker::exec`]:
 //!
-//! Every child gets stdin null. In `Stream::Capture` mode (`--json`, MCP) its stdout and
-//! stderr are captured, so nothing can leak into our stdout; in `Stream::Terminal` mode long
-//! operations show docker's own progress on our stderr as it comes (its stderr passes
-//! through a pipe so its last lines are kept for the error). A failed call reports the exact
-//! command line (shell-quoted, ready to paste), its exit status and docker's stderr.
-//! `--context` (or DOCKER_CONTEXT, resolved by `config`) is passed to every docker call;
-//! DOCKER_HOST reaches docker through the inherited environment.
+//! - stdin is null; stdout and stderr are pipes that stackwiz reads, so nothing a child
+//!   prints reaches the user or an MCP client without passing the secrets gate
+//!   ([`crate::scrub`]), which hides the stack's `.env` values in every form Compose prints
+//!   them. In `Stream::Terminal` mode docker's stderr (and the progress of long operations)
+//!   is shown line by line as it comes; `logs` streams to our stdout. In `Stream::Capture`
+//!   mode (`--json`, MCP) everything is captured and never reaches our stdout.
+//! - Deadlines: a query (ps, ls, inspect, network ls, version, config, logs without
+//!   --follow) must finish within `docker_timeout` (default 30 s, `STACKWIZ_DOCKER_TIMEOUT`).
+//!   A long operation (up, pull, stop, restart, down) must start answering (print
+//!   anything) within that budget, then runs as long as it needs; `logs --follow` has no
+//!   deadline. A child past its deadline is killed, and the error names the exact command
+//!   and the budget.
+//! - Cancellation: the runner waits in one `poll` on the child's pipes and on the
+//!   operation's [`Cancel`] token (an eventfd, [`Cancel::watch`]); cancelling the token
+//!   wakes it at once and the child is killed before `exec` returns, within milliseconds.
+//!   The MCP server relies on this: a `notifications/cancelled` (or the end of its stdin)
+//!   cancels the request's token, and its docker child is gone promptly.
+//! - Killing takes the whole tree: docker runs Compose as a plugin child process that
+//!   outlives a killed docker, so the tree is stopped (SIGSTOP, so nothing in it forks
+//!   meanwhile), then killed (SIGKILL) through pidfds, and the child is reaped.
+//!   Children stay in our process group, so a Ctrl-C on the terminal reaches them too.
+//! - A closed stdout (`stackwiz logs app | head -1`) kills the child and ends quietly (the
+//!   error [`Error::is_broken_pipe`] maps to exit 0).
+//!
+//! A failed call reports the exact command line (shell-quoted, ready to paste), its exit
+//! status and docker's stderr (scrubbed). `--context` (or DOCKER_CONTEXT, resolved by
+//! `config`) is passed to every docker call; DOCKER_HOST reaches docker through the
+//! inherited environment.
 //!
 //! Compose is the v2 plugin when `docker compose` works, else a standalone `docker-compose`.
 //! Read-only queries (`ps`, `compose ls`) call the plugin straight away and probe only when
@@ -15,13 +36,20 @@
 
 use std::cell::OnceCell;
 use std::ffi::{OsStr, OsString};
+use std::io::{Read, Write};
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
 
+use rustix::event::{poll, PollFd, PollFlags, Timespec};
+use rustix::process::{pidfd_open, pidfd_send_signal, Pid, PidfdFlags, Signal};
 use serde::{Deserialize, Serialize};
 
+use crate::cancel::Cancel;
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::scrub::{scrub_captured, LineGate, Scrubber};
 
 const COMPOSE_HINT: &str = "install Compose v2 as a docker CLI plugin (Debian/Ubuntu: apt-get install \
                             docker-compose-plugin, or copy the docker-compose binary to \
@@ -50,6 +78,10 @@ pub struct Docker {
     context: Option<String>,
     stream: Stream,
     compose: OnceCell<Compose>,
+    /// The budget of a query, and of a long operation's first answer.
+    timeout: Duration,
+    /// The operation's token: cancelling it kills the running child.
+    cancel: Cancel,
 }
 
 /// One service's container, from `docker compose ps`.
@@ -75,24 +107,88 @@ pub struct Project {
     pub config_files: String,
 }
 
+/// A call being prepared: the command, and the gate everything it prints passes.
+struct Call {
+    cmd: Command,
+    gate: Scrubber,
+}
+
+impl Call {
+    fn plain(cmd: Command) -> Call {
+        Call {
+            cmd,
+            gate: Scrubber::none(),
+        }
+    }
+}
+
+/// How long a call may take (see the module doc).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Budget {
+    /// The whole call within the query deadline.
+    Query,
+    /// The first output within the query deadline, then as long as it needs: a silent
+    /// engine fails fast, a long pull is never cut short.
+    Long,
+    /// No deadline (`logs --follow`): only a cancel or a closed pipe stop it.
+    Unbounded,
+}
+
+/// Where a child's stdout goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Sink {
+    /// Kept, returned to the caller (parsed, or scrubbed and returned as text).
+    Capture,
+    /// Our stdout, line by line through the gate (`logs` on a terminal or a pipe).
+    Stdout,
+    /// Our stderr, line by line through the gate (progress of long operations).
+    Stderr,
+}
+
+/// What a finished child left.
+struct Finished {
+    /// The command line, shell-quoted.
+    line: String,
+    status: ExitStatus,
+    /// Its stdout as printed, when captured: parse it, or pass it through
+    /// [`scrub_captured`] before showing it.
+    stdout: Vec<u8>,
+    /// Its stderr, scrubbed.
+    stderr: String,
+}
+
+/// Why the runner stopped a child before it finished.
+enum Stop {
+    Deadline,
+    Cancelled,
+    /// Our stdout was closed by its reader.
+    BrokenPipe,
+    /// Waiting on the child failed (poll or read): report it as the command's failure.
+    Failed(std::io::Error),
+}
+
+/// The part of a failed command's stderr kept for its error (the last lines say why).
+const KEEP_STDERR: usize = 64 * 1024;
+
 impl Docker {
-    pub fn new(cfg: &Config, stream: Stream) -> Docker {
+    pub fn new(cfg: &Config, stream: Stream, cancel: Cancel) -> Docker {
         Docker {
             program: OsString::from(&cfg.docker),
             context: cfg.context.clone(),
             stream,
             compose: OnceCell::new(),
+            timeout: cfg.docker_timeout,
+            cancel,
         }
     }
 
-    /// `docker [--context C] ARGS`, stdin null.
+    /// `docker [--context C] ARGS`.
     fn docker(&self) -> Command {
         #[allow(clippy::disallowed_methods)]
         let mut cmd = Command::new(&self.program);
         if let Some(c) = &self.context {
             cmd.arg("--context").arg(c);
         }
-        cmd.stdin(Stdio::null());
         cmd
     }
 
@@ -105,21 +201,16 @@ impl Docker {
         }
         let mut probe = self.docker();
         probe.args(["compose", "version"]);
-        let found = match probe.output() {
+        let found = match self.exec(Call::plain(probe), Budget::Query, Sink::Capture, false) {
             Ok(out) if out.status.success() => Compose::Plugin,
-            Ok(out) if !plugin_missing(&String::from_utf8_lossy(&out.stderr)) => {
+            Ok(out) if !plugin_missing(&out.stderr) => {
                 // The plugin is there but broken (or docker itself is): say so, do not guess.
-                let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-                return Err(Error::Command {
-                    command: command_line(&probe),
-                    status: out.status.code(),
-                    hint: self.hint_for(&stderr),
-                    stderr,
-                });
+                return Err(self.failed(out));
             }
             // No docker program: that is the problem to report. (A standalone docker-compose
             // would not help: status and list ask `docker` itself, and STACKWIZ_DOCKER named it.)
-            Err(e) => return Err(self.spawn_error(&probe, e)),
+            // A timeout or a cancel is reported as it is.
+            Err(e) => return Err(e),
             Ok(_) => match which::which("docker-compose") {
                 Ok(path) => Compose::Standalone(path),
                 Err(_) => return Err(Error::ProgramNotFound {
@@ -136,18 +227,21 @@ impl Docker {
     /// Run a captured `docker compose ...` call straight away, without the probe, so the
     /// common case (the plugin is installed) costs one process: `list` over hundreds of
     /// stacks is one docker call. Only when it fails does the probe run, to tell "no plugin,
-    /// use the standalone program" (`Ok(None)`) from a real failure (returned as is).
-    fn plugin_first(&self, cmd: Command) -> Result<Option<Output>> {
+    /// use the standalone program" (`Ok(None)`) from a real failure (returned as is). A
+    /// timeout or a cancel is returned at once: probing a silent engine would only wait
+    /// twice.
+    fn plugin_first(&self, call: Call) -> Result<Option<Finished>> {
         match self.compose.get() {
-            Some(Compose::Plugin) => return self.run(cmd).map(Some),
+            Some(Compose::Plugin) => return self.run(call).map(Some),
             Some(Compose::Standalone(_)) => return Ok(None),
             None => {}
         }
-        match self.run(cmd) {
+        match self.run(call) {
             Ok(out) => {
                 let _ = self.compose.set(Compose::Plugin);
                 Ok(Some(out))
             }
+            Err(e @ (Error::Timeout { .. } | Error::Cancelled { .. })) => Err(e),
             Err(e) => match self.compose_kind()? {
                 Compose::Plugin => Err(e),
                 Compose::Standalone(_) => Ok(None),
@@ -166,12 +260,15 @@ impl Docker {
     }
 
     /// `docker compose -p NAME --project-directory DIR -f DIR/docker-compose.yml ARGS`.
-    fn compose(&self, project: &str, dir: &Path) -> Result<Command> {
+    fn compose(&self, project: &str, dir: &Path) -> Result<Call> {
         let kind = self.compose_kind()?;
         Ok(self.compose_with(kind, project, dir))
     }
 
-    fn compose_with(&self, kind: &Compose, project: &str, dir: &Path) -> Command {
+    /// A Compose call on a stack folder. Compose reads the folder's `.env`, so anything it
+    /// prints may quote those values: its gate hides them (not the project name, which
+    /// names the containers).
+    fn compose_with(&self, kind: &Compose, project: &str, dir: &Path) -> Call {
         let mut cmd = match kind {
             Compose::Plugin => {
                 let mut c = self.docker();
@@ -184,7 +281,6 @@ impl Docker {
                 if let Some(ctx) = &self.context {
                     c.arg("--context").arg(ctx);
                 }
-                c.stdin(Stdio::null());
                 c
             }
         };
@@ -192,87 +288,126 @@ impl Docker {
         cmd.arg("--project-directory").arg(dir);
         cmd.arg("-f").arg(dir.join(crate::stack::COMPOSE_FILE));
         cmd.current_dir(dir);
-        cmd
+        let gate = read_env_file(&dir.join(crate::stack::ENV_FILE))
+            .map(|text| crate::envfile::scrubber(&text, &[project]))
+            .unwrap_or_default();
+        Call { cmd, gate }
     }
 
-    /// Run and capture; a non-zero exit is an error.
-    fn run(&self, mut cmd: Command) -> Result<Output> {
-        let line = command_line(&cmd);
-        let out = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .output()
-            .map_err(|e| self.spawn_error(&cmd, e))?;
+    /// A query: captured, within the deadline; a non-zero exit is an error.
+    fn run(&self, call: Call) -> Result<Finished> {
+        let out = self.exec(call, Budget::Query, Sink::Capture, false)?;
         if out.status.success() {
             Ok(out)
         } else {
-            Err(Error::Command {
-                command: line,
-                status: out.status.code(),
-                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-                hint: self.hint_for(&String::from_utf8_lossy(&out.stderr)),
-            })
+            Err(self.failed(out))
         }
     }
 
-    /// Run a long operation: docker's progress on the terminal in human mode, captured
-    /// otherwise (returned so callers may report it).
-    fn run_long(&self, cmd: Command) -> Result<String> {
-        if self.stream == Stream::Capture {
-            let out = self.run(cmd)?;
-            let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
-            text.push_str(&String::from_utf8_lossy(&out.stderr));
-            return Ok(text);
-        }
-        // Progress goes to our stderr, keeping stdout for results.
-        let stdout = std::io::stderr()
-            .as_fd_owned()
-            .map_err(|e| Error::io("use", "stderr", e))?;
-        self.run_shown(cmd, Stdio::from(stdout))?;
-        Ok(String::new())
+    /// A long operation: docker's progress on our stderr as it comes in human mode,
+    /// captured (and returned, scrubbed) otherwise.
+    fn run_long(&self, call: Call) -> Result<String> {
+        self.run_text(call, Budget::Long, Sink::Stderr)
     }
 
-    /// Run with docker's stderr passed through to ours as it comes, keeping its last lines
-    /// for the error: a failure then names its reason (and gets its hint) in human mode too.
-    fn run_shown(&self, mut cmd: Command, stdout: Stdio) -> Result<()> {
-        use std::io::{Read, Write};
-        const KEEP: usize = 16 * 1024;
+    /// Run with `budget`; in terminal mode stdout goes to `shown` and stderr to our stderr,
+    /// both through the gate, and nothing is returned; else both are captured, and returned
+    /// scrubbed (stdout, then stderr).
+    fn run_text(&self, call: Call, budget: Budget, shown: Sink) -> Result<String> {
+        let terminal = self.stream == Stream::Terminal;
+        let sink = if terminal { shown } else { Sink::Capture };
+        let gate = call.gate.clone();
+        let out = self.exec(call, budget, sink, terminal)?;
+        if !out.status.success() {
+            return Err(self.failed(out));
+        }
+        if terminal {
+            return Ok(String::new());
+        }
+        let mut text = scrub_captured(&gate, &out.stdout);
+        text.push_str(&out.stderr);
+        Ok(text)
+    }
+
+    /// The error for a child that exited non-zero (or was killed by someone else).
+    fn failed(&self, out: Finished) -> Error {
+        Error::Command {
+            command: out.line,
+            status: out.status.code(),
+            hint: self.hint_for(&out.stderr),
+            stderr: out.stderr,
+        }
+    }
+
+    /// The runner: spawn with stdin null and both outputs piped, pump them (`sink` for
+    /// stdout; stderr kept, and shown on ours if `show_stderr`), both through the call's
+    /// gate, until the child is done, its budget is spent, the operation is cancelled or our
+    /// stdout is closed. In the last three cases the child's tree is killed and reaped
+    /// before this returns.
+    fn exec(&self, call: Call, budget: Budget, sink: Sink, show_stderr: bool) -> Result<Finished> {
+        let Call { mut cmd, gate } = call;
         let line = command_line(&cmd);
-        let mut child = cmd
-            .stdout(stdout)
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| self.spawn_error(&cmd, e))?;
-        let mut pipe = child.stderr.take().expect("stderr is piped");
-        let mut kept = Vec::new();
-        let mut buf = [0u8; 8192];
-        loop {
-            match pipe.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => {
-                    let mut err = std::io::stderr().lock();
-                    let _ = err.write_all(&buf[..n]).and_then(|()| err.flush());
-                    kept.extend_from_slice(&buf[..n]);
-                    if kept.len() > KEEP {
-                        kept.drain(..kept.len() - KEEP);
-                    }
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(_) => break,
+        if self.cancel.is_cancelled() {
+            return Err(Error::Cancelled { command: line });
+        }
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let started = Instant::now();
+        let mut child = cmd.spawn().map_err(|e| self.spawn_error(&cmd, e))?;
+        let mut pump = Pump {
+            gate: &gate,
+            sink,
+            show_stderr,
+            stdout: Vec::new(),
+            stderr: Vec::new(),
+            out_gate: LineGate::default(),
+            err_gate: LineGate::default(),
+        };
+        let deadline = |heard: bool| match budget {
+            Budget::Query => Some(started + self.timeout),
+            Budget::Long if !heard => Some(started + self.timeout),
+            Budget::Long | Budget::Unbounded => None,
+        };
+        match pump.run(&mut child, &self.cancel, deadline) {
+            Ok(()) => {
+                let status = child.wait().map_err(|e| Error::Command {
+                    command: line.clone(),
+                    status: None,
+                    stderr: e.to_string(),
+                    hint: None,
+                })?;
+                let stderr = scrub_captured(&gate, &pump.stderr);
+                Ok(Finished {
+                    line,
+                    status,
+                    stdout: pump.stdout,
+                    stderr,
+                })
+            }
+            Err(stop) => {
+                kill_tree(&child);
+                let _ = child.wait();
+                Err(match stop {
+                    Stop::Deadline => Error::Timeout {
+                        command: line,
+                        after: self.timeout,
+                    },
+                    Stop::Cancelled => Error::Cancelled { command: line },
+                    Stop::BrokenPipe => Error::io(
+                        "write",
+                        "stdout",
+                        std::io::Error::from(std::io::ErrorKind::BrokenPipe),
+                    ),
+                    Stop::Failed(e) => Error::Command {
+                        command: line,
+                        status: None,
+                        stderr: e.to_string(),
+                        hint: None,
+                    },
+                })
             }
         }
-        drop(pipe);
-        let status = child.wait().map_err(|e| self.spawn_error(&cmd, e))?;
-        if status.success() {
-            return Ok(());
-        }
-        let stderr = String::from_utf8_lossy(&kept).into_owned();
-        Err(Error::Command {
-            command: line,
-            status: status.code(),
-            hint: self.hint_for(&stderr),
-            stderr,
-        })
     }
 
     fn spawn_error(&self, cmd: &Command, e: std::io::Error) -> Error {
@@ -308,43 +443,43 @@ impl Docker {
     }
 
     pub fn up(&self, project: &str, dir: &Path) -> Result<String> {
-        let mut cmd = self.compose(project, dir)?;
-        cmd.args(["up", "-d"]);
-        self.run_long(cmd)
+        let mut call = self.compose(project, dir)?;
+        call.cmd.args(["up", "-d"]);
+        self.run_long(call)
     }
 
     pub fn pull(&self, project: &str, dir: &Path) -> Result<String> {
-        let mut cmd = self.compose(project, dir)?;
-        cmd.arg("pull");
-        self.run_long(cmd)
+        let mut call = self.compose(project, dir)?;
+        call.cmd.arg("pull");
+        self.run_long(call)
     }
 
     pub fn stop(&self, project: &str, dir: &Path) -> Result<String> {
-        let mut cmd = self.compose(project, dir)?;
-        cmd.arg("stop");
-        self.run_long(cmd)
+        let mut call = self.compose(project, dir)?;
+        call.cmd.arg("stop");
+        self.run_long(call)
     }
 
     pub fn restart(&self, project: &str, dir: &Path) -> Result<String> {
-        let mut cmd = self.compose(project, dir)?;
-        cmd.arg("restart");
-        self.run_long(cmd)
+        let mut call = self.compose(project, dir)?;
+        call.cmd.arg("restart");
+        self.run_long(call)
     }
 
     pub fn down(&self, project: &str, dir: &Path, volumes: bool) -> Result<String> {
-        let mut cmd = self.compose(project, dir)?;
-        cmd.args(["down", "--remove-orphans"]);
+        let mut call = self.compose(project, dir)?;
+        call.cmd.args(["down", "--remove-orphans"]);
         if volumes {
-            cmd.arg("-v");
+            call.cmd.arg("-v");
         }
-        self.run_long(cmd)
+        self.run_long(call)
     }
 
     /// `docker compose config -q` on a stack folder: whether Compose accepts its files.
     pub fn config_check(&self, project: &str, dir: &Path) -> Result<()> {
-        let mut cmd = self.compose(project, dir)?;
-        cmd.args(["config", "-q"]);
-        self.run(cmd).map(drop)
+        let mut call = self.compose(project, dir)?;
+        call.cmd.args(["config", "-q"]);
+        self.run(call).map(drop)
     }
 
     /// `docker compose -p NAME down` for a project whose folder is gone (an orphan): Compose
@@ -355,10 +490,11 @@ impl Docker {
         if volumes {
             cmd.arg("-v");
         }
-        self.run_long(cmd)
+        self.run_long(Call::plain(cmd))
     }
 
-    /// `logs`: on the terminal (followed if asked) in human mode, captured otherwise.
+    /// `logs`: streamed to our stdout (followed if asked) in human mode, captured
+    /// otherwise; through the gate either way.
     pub fn logs(
         &self,
         project: &str,
@@ -367,8 +503,9 @@ impl Docker {
         follow: bool,
         since: Option<&str>,
     ) -> Result<String> {
-        let mut cmd = self.compose(project, dir)?;
-        cmd.args(["logs", "--no-color", "--tail"])
+        let mut call = self.compose(project, dir)?;
+        call.cmd
+            .args(["logs", "--no-color", "--tail"])
             .arg(tail.to_string());
         if let Some(s) = since {
             if let Compose::Standalone(path) = self.compose_kind()? {
@@ -380,26 +517,22 @@ impl Docker {
                     "install the Compose v2 plugin, or drop --since and use --tail",
                 ));
             }
-            cmd.arg("--since").arg(s);
+            call.cmd.arg("--since").arg(s);
         }
-        if follow {
-            cmd.arg("--follow");
-        }
-        if self.stream == Stream::Terminal {
-            self.run_shown(cmd, Stdio::inherit())?;
-            return Ok(String::new());
-        }
-        let out = self.run(cmd)?;
-        let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
-        text.push_str(&String::from_utf8_lossy(&out.stderr));
-        Ok(text)
+        let budget = if follow {
+            call.cmd.arg("--follow");
+            Budget::Unbounded
+        } else {
+            Budget::Query
+        };
+        self.run_text(call, budget, Sink::Stdout)
     }
 
     /// The containers of a project, running or not.
     pub fn ps(&self, project: &str, dir: &Path) -> Result<Vec<Service>> {
-        let mut cmd = self.compose_with(&Compose::Plugin, project, dir);
-        cmd.args(["ps", "-a", "--format", "json"]);
-        if let Some(out) = self.plugin_first(cmd)? {
+        let mut call = self.compose_with(&Compose::Plugin, project, dir);
+        call.cmd.args(["ps", "-a", "--format", "json"]);
+        if let Some(out) = self.plugin_first(call)? {
             return parse_ps(&String::from_utf8_lossy(&out.stdout));
         }
         // v1 has no JSON output: ask the engine for the project's containers instead.
@@ -411,7 +544,7 @@ impl Docker {
     pub fn projects(&self) -> Result<Vec<Project>> {
         let mut cmd = self.docker();
         cmd.args(["compose", "ls", "-a", "--format", "json"]);
-        if let Some(out) = self.plugin_first(cmd)? {
+        if let Some(out) = self.plugin_first(Call::plain(cmd))? {
             return parse_ls(&String::from_utf8_lossy(&out.stdout));
         }
         let out = self.containers("label=com.docker.compose.project")?;
@@ -430,7 +563,7 @@ impl Docker {
             "--filter",
             filter,
         ]);
-        let out = self.run(cmd)?;
+        let out = self.run(Call::plain(cmd))?;
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 
@@ -438,7 +571,7 @@ impl Docker {
         let mut cmd = self.docker();
         cmd.args(["network", "ls", "--format", "{{.Name}}", "--filter"])
             .arg(format!("name=^{name}$"));
-        let out = self.run(cmd)?;
+        let out = self.run(Call::plain(cmd))?;
         Ok(String::from_utf8_lossy(&out.stdout)
             .lines()
             .any(|l| l.trim() == name))
@@ -447,7 +580,7 @@ impl Docker {
     pub fn network_create(&self, name: &str) -> Result<()> {
         let mut cmd = self.docker();
         cmd.args(["network", "create", name]);
-        match self.run(cmd) {
+        match self.run(Call::plain(cmd)) {
             Ok(_) => Ok(()),
             // Created by someone else in between: that is what we wanted.
             Err(Error::Command { stderr, .. }) if stderr.contains("already exists") => Ok(()),
@@ -468,7 +601,7 @@ impl Docker {
     pub fn server_version(&self) -> Result<String> {
         let mut cmd = self.docker();
         cmd.args(["version", "--format", "{{.Server.Version}}"]);
-        let out = self.run(cmd)?;
+        let out = self.run(Call::plain(cmd))?;
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
     }
 
@@ -483,11 +616,11 @@ impl Docker {
             Compose::Standalone(path) => {
                 #[allow(clippy::disallowed_methods)]
                 let mut c = Command::new(path);
-                c.arg("version").arg("--short").stdin(Stdio::null());
+                c.arg("version").arg("--short");
                 c
             }
         };
-        let out = self.run(cmd)?;
+        let out = self.run(Call::plain(cmd))?;
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
     }
 
@@ -505,7 +638,7 @@ impl Docker {
             "{{range $k, $v := .NetworkSettings.Networks}}{{$k}}\n{{end}}",
             container,
         ]);
-        let out = self.run(cmd)?;
+        let out = self.run(Call::plain(cmd))?;
         Ok(String::from_utf8_lossy(&out.stdout)
             .lines()
             .map(str::trim)
@@ -515,15 +648,296 @@ impl Docker {
     }
 }
 
-trait AsFdOwned {
-    fn as_fd_owned(&self) -> std::io::Result<std::os::fd::OwnedFd>;
+/// The state of one running child's output: what was kept and where lines go.
+struct Pump<'a> {
+    gate: &'a Scrubber,
+    sink: Sink,
+    show_stderr: bool,
+    /// Captured stdout (raw; [`Sink::Capture`] only).
+    stdout: Vec<u8>,
+    /// Stderr (raw, its last [`KEEP_STDERR`] bytes): scrubbed when it is reported.
+    stderr: Vec<u8>,
+    out_gate: LineGate,
+    err_gate: LineGate,
 }
 
-impl AsFdOwned for std::io::Stderr {
-    fn as_fd_owned(&self) -> std::io::Result<std::os::fd::OwnedFd> {
-        use std::os::fd::AsFd;
-        self.as_fd().try_clone_to_owned()
+impl Pump<'_> {
+    /// Read both pipes until they close and the child has exited, or stop early. One
+    /// `poll` waits on the pipes, the cancel token's eventfd and (once the pipes are closed)
+    /// the child's pidfd, with the deadline as its timeout: no busy loop, no thread, and
+    /// nothing added to a fast command but the poll calls.
+    fn run(
+        &mut self,
+        child: &mut Child,
+        cancel: &Cancel,
+        deadline: impl Fn(bool) -> Option<Instant>,
+    ) -> std::result::Result<(), Stop> {
+        let mut out = child.stdout.take();
+        let mut err = child.stderr.take();
+        let watch = cancel.watch().map_err(Stop::Failed)?;
+        // Without pidfds (Linux < 5.3) the child is waited for after its pipes close.
+        let exited = pidfd_open(Pid::from_child(child), PidfdFlags::empty()).ok();
+        let mut heard = false;
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let pipes_open = out.is_some() || err.is_some();
+            if !pipes_open && exited.is_none() {
+                break;
+            }
+            let timeout = match deadline(heard) {
+                Some(at) => {
+                    let left = at.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(Stop::Deadline);
+                    }
+                    Some(Timespec::try_from(left).unwrap_or(Timespec {
+                        tv_sec: i64::MAX,
+                        tv_nsec: 0,
+                    }))
+                }
+                None => None,
+            };
+            let (out_ready, err_ready, done, cancelled) = {
+                let mut fds = Vec::with_capacity(4);
+                fds.push(PollFd::new(&watch, PollFlags::IN));
+                let out_at = out.as_ref().map(|p| {
+                    fds.push(PollFd::new(p, PollFlags::IN));
+                    fds.len() - 1
+                });
+                let err_at = err.as_ref().map(|p| {
+                    fds.push(PollFd::new(p, PollFlags::IN));
+                    fds.len() - 1
+                });
+                let exit_at = match (&exited, pipes_open) {
+                    (Some(fd), false) => {
+                        fds.push(PollFd::new(fd, PollFlags::IN));
+                        Some(fds.len() - 1)
+                    }
+                    _ => None,
+                };
+                match poll(&mut fds, timeout.as_ref()) {
+                    Ok(_) => {}
+                    Err(rustix::io::Errno::INTR) => continue,
+                    Err(e) => return Err(Stop::Failed(e.into())),
+                }
+                let ready = |at: Option<usize>| at.is_some_and(|i| !fds[i].revents().is_empty());
+                (ready(out_at), ready(err_at), ready(exit_at), ready(Some(0)))
+            };
+            if cancelled {
+                return Err(Stop::Cancelled);
+            }
+            if out_ready {
+                match read_some(out.as_mut(), &mut buf)? {
+                    Some(n) => {
+                        heard = true;
+                        self.take_stdout(&buf[..n])?;
+                    }
+                    None => {
+                        out = None;
+                        let rest = self.out_gate.finish(self.gate);
+                        self.emit_stdout(&rest)?;
+                    }
+                }
+            }
+            if err_ready {
+                match read_some(err.as_mut(), &mut buf)? {
+                    Some(n) => {
+                        heard = true;
+                        self.take_stderr(&buf[..n]);
+                    }
+                    None => {
+                        err = None;
+                        let rest = self.err_gate.finish(self.gate);
+                        self.show(&rest);
+                    }
+                }
+            }
+            if done {
+                break;
+            }
+        }
+        Ok(())
     }
+
+    fn take_stdout(&mut self, chunk: &[u8]) -> std::result::Result<(), Stop> {
+        if self.sink == Sink::Capture {
+            self.stdout.extend_from_slice(chunk);
+            return Ok(());
+        }
+        let lines = self.out_gate.push(self.gate, chunk);
+        self.emit_stdout(&lines)
+    }
+
+    fn emit_stdout(&mut self, bytes: &[u8]) -> std::result::Result<(), Stop> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        match self.sink {
+            Sink::Capture => Ok(()),
+            Sink::Stderr => {
+                // Our stderr gone is no reason to stop docker's work.
+                let mut e = std::io::stderr().lock();
+                let _ = e.write_all(bytes).and_then(|()| e.flush());
+                Ok(())
+            }
+            Sink::Stdout => {
+                let mut o = std::io::stdout().lock();
+                match o.write_all(bytes).and_then(|()| o.flush()) {
+                    Ok(()) => Ok(()),
+                    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(Stop::BrokenPipe),
+                    Err(e) => Err(Stop::Failed(e)),
+                }
+            }
+        }
+    }
+
+    fn take_stderr(&mut self, chunk: &[u8]) {
+        self.stderr.extend_from_slice(chunk);
+        if self.stderr.len() > 2 * KEEP_STDERR {
+            let cut = self.stderr.len() - KEEP_STDERR;
+            // Keep whole lines.
+            let cut = self.stderr[cut..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(cut, |i| cut + i + 1);
+            self.stderr.drain(..cut);
+        }
+        if self.show_stderr {
+            let lines = self.err_gate.push(self.gate, chunk);
+            self.show(&lines);
+        }
+    }
+
+    fn show(&self, bytes: &[u8]) {
+        if self.show_stderr && !bytes.is_empty() {
+            let mut e = std::io::stderr().lock();
+            let _ = e.write_all(bytes).and_then(|()| e.flush());
+        }
+    }
+}
+
+/// One read from a readable pipe: `Some(n)` bytes, or None at its end.
+fn read_some<R: Read>(
+    pipe: Option<&mut R>,
+    buf: &mut [u8],
+) -> std::result::Result<Option<usize>, Stop> {
+    let Some(pipe) = pipe else {
+        return Ok(None);
+    };
+    loop {
+        match pipe.read(buf) {
+            Ok(0) => return Ok(None),
+            Ok(n) => return Ok(Some(n)),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Stop::Failed(e)),
+        }
+    }
+}
+
+/// `dir/.env` for the gate, if it is a regular file (never through a symlink, never a FIFO
+/// that would block), at most 1 MiB.
+fn read_env_file(path: &Path) -> Option<String> {
+    use rustix::fs::{fstat, open, FileType, Mode, OFlags};
+    let fd = open(
+        path,
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .ok()?;
+    let stat = fstat(&fd).ok()?;
+    if FileType::from_raw_mode(stat.st_mode) != FileType::RegularFile {
+        return None;
+    }
+    let mut text = String::new();
+    std::fs::File::from(fd)
+        .take(1 << 20)
+        .read_to_string(&mut text)
+        .ok()?;
+    Some(text)
+}
+
+/// Kill a child and everything below it. docker runs Compose as a plugin child that a
+/// killed docker leaves running (holding our pipes, still talking to the engine), so the
+/// whole tree goes: each member is stopped as it is found (a stopped process cannot fork,
+/// so the search ends), then all are killed. Signals go through pidfds, so a pid that was
+/// recycled meanwhile is never hit. The caller reaps the child.
+fn kill_tree(child: &Child) {
+    let root = Pid::from_child(child);
+    let mut held: Vec<(Pid, Option<OwnedFd>)> = Vec::new();
+    // A handful of rounds: each finds what forked before its members were stopped.
+    for _ in 0..8 {
+        let family = descendants(root);
+        let mut found = false;
+        for (pid, parent) in family {
+            if held.iter().any(|(p, _)| *p == pid) {
+                continue;
+            }
+            let fd = match pidfd_open(pid, PidfdFlags::empty()) {
+                Ok(fd) => Some(fd),
+                // No pidfds on this kernel: signal by pid (the child itself is unreaped).
+                Err(rustix::io::Errno::NOSYS) => None,
+                // Gone already.
+                Err(_) => continue,
+            };
+            // Still the process found under its parent (not a recycled pid)?
+            if pid != root && parent_of(pid) != Some(parent) {
+                continue;
+            }
+            send(pid, fd.as_ref(), Signal::STOP);
+            held.push((pid, fd));
+            found = true;
+        }
+        if !found {
+            break;
+        }
+    }
+    for (pid, fd) in &held {
+        send(*pid, fd.as_ref(), Signal::KILL);
+    }
+}
+
+fn send(pid: Pid, fd: Option<&OwnedFd>, signal: Signal) {
+    let _ = match fd {
+        Some(fd) => pidfd_send_signal(fd, signal),
+        None => rustix::process::kill_process(pid, signal),
+    };
+}
+
+/// `root` and every process below it, each with its parent (from /proc).
+fn descendants(root: Pid) -> Vec<(Pid, Pid)> {
+    let all: Vec<(Pid, Pid)> = std::fs::read_dir("/proc")
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+                .filter_map(|raw| {
+                    let pid = Pid::from_raw(raw)?;
+                    Some((pid, parent_of(pid)?))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut tree = vec![(root, root)];
+    let mut i = 0;
+    while i < tree.len() {
+        let parent = tree[i].0;
+        for (pid, ppid) in &all {
+            if *ppid == parent && !tree.iter().any(|(p, _)| p == pid) {
+                tree.push((*pid, *ppid));
+            }
+        }
+        i += 1;
+    }
+    tree
+}
+
+/// A process's parent, from `/proc/PID/stat` (`pid (comm) state ppid ...`; comm may hold
+/// spaces and parentheses, so the fields are read after its last `)`).
+fn parent_of(pid: Pid) -> Option<Pid> {
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid.as_raw_nonzero())).ok()?;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let ppid = rest.split_whitespace().nth(1)?.parse::<i32>().ok()?;
+    Pid::from_raw(ppid)
 }
 
 /// Whether a failed `docker compose ...` means the plugin is not installed: docker then

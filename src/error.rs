@@ -74,6 +74,16 @@ pub enum Error {
         stderr: String,
         hint: Option<String>,
     },
+    /// A child gave no answer within its time budget, and was killed (with its children).
+    Timeout {
+        command: String,
+        after: std::time::Duration,
+    },
+    /// The caller cancelled the operation (an MCP cancel, a signal) while a child ran; the
+    /// child was killed.
+    Cancelled {
+        command: String,
+    },
     /// Cloudflare answered with an error envelope (or an HTTP error).
     Cloudflare {
         status: u16,
@@ -150,12 +160,15 @@ impl Error {
             | Error::Io { .. }
             | Error::ProgramNotFound { .. }
             | Error::Command { .. }
+            | Error::Timeout { .. }
             | Error::Cloudflare { .. }
             | Error::Http { .. }
             | Error::NoToken { .. }
             | Error::Partial { .. }
             | Error::Other { .. }
             | Error::Reported(_) => 1,
+            // As a shell reports a command stopped by Ctrl-C.
+            Error::Cancelled { .. } => 130,
         }
     }
 
@@ -214,6 +227,8 @@ impl Error {
             Error::Io { .. } => "io",
             Error::ProgramNotFound { .. } => "program_not_found",
             Error::Command { .. } => "command",
+            Error::Timeout { .. } => "timeout",
+            Error::Cancelled { .. } => "cancelled",
             Error::Cloudflare { .. } => "cloudflare",
             Error::Http { .. } => "http",
             Error::NoToken { .. } => "no_token",
@@ -234,6 +249,12 @@ impl Error {
             Error::Permission { hint, .. } => hint.clone(),
             Error::ProgramNotFound { hint, .. } => Some(hint.clone()),
             Error::Command { hint, .. } => hint.clone(),
+            Error::Timeout { .. } => Some(
+                "the Docker engine is not answering: check it (`docker version`, DOCKER_HOST, \
+                 the docker context); if it is only slow, allow more time with \
+                 STACKWIZ_DOCKER_TIMEOUT=SECONDS (config key docker_timeout)"
+                    .into(),
+            ),
             Error::Cloudflare { hint, .. } => hint.clone(),
             Error::NoToken { traefik_env } => Some(format!(
                 "set STACKWIZ_CF_API_TOKEN (or CF_DNS_API_TOKEN, CF_API_TOKEN, \
@@ -256,6 +277,7 @@ impl Error {
             | Error::Template { .. }
             | Error::Io { .. }
             | Error::Http { .. }
+            | Error::Cancelled { .. }
             | Error::Reported(_) => None,
         }
     }
@@ -399,6 +421,12 @@ impl fmt::Display for Error {
                 }
                 Ok(())
             }
+            Error::Timeout { command, after } => write!(
+                f,
+                "`{command}` gave no answer within {} s and was stopped",
+                seconds(*after)
+            ),
+            Error::Cancelled { command } => write!(f, "`{command}` was cancelled and stopped"),
             Error::Cloudflare { status, errors, .. } => {
                 write!(f, "Cloudflare API error (HTTP {status})")?;
                 if !errors.is_empty() {
@@ -420,6 +448,20 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+impl Error {
+    /// Whether this is our stdout closed by its reader (`stackwiz logs app | head -1`): not
+    /// a failure, the reader has what it wanted.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, Error::Io { source, .. } if source.kind() == io::ErrorKind::BrokenPipe)
+    }
+}
+
+/// `30`, `0.5`: a budget as people write it.
+fn seconds(d: std::time::Duration) -> String {
+    let s = format!("{:.3}", d.as_secs_f64());
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
 
 #[cfg(test)]
 mod tests {

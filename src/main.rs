@@ -1,6 +1,9 @@
 //! The binary: parse the command line, run it, map the outcome to an exit status and one
-//! `error:` line (plus a `hint:` line where one helps) on stderr.
+//! `error:` line (plus a `hint:` line where one helps) on stderr. A closed stdout
+//! (`stackwiz logs app | head -1`) is a clean exit, as in ripgrep: the reader has what it
+//! wanted. Nothing here panics when stderr is closed.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -18,6 +21,7 @@ fn main() -> ExitCode {
     let json = cli.global.json;
     match cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
         Err(e) => {
             report(&e, json);
             ExitCode::from(e.exit_code() as u8)
@@ -29,13 +33,17 @@ fn report(e: &Error, json: bool) {
     if let Error::Reported(_) = e {
         return;
     }
+    let mut text = String::new();
     match e {
-        Error::InvalidMany(errors) => errors.iter().for_each(|e| eprintln!("error: {e}")),
-        _ => eprintln!("error: {e}"),
+        Error::InvalidMany(errors) => errors
+            .iter()
+            .for_each(|e| text.push_str(&format!("error: {e}\n"))),
+        _ => text.push_str(&format!("error: {e}\n")),
     }
     if let Some(hint) = e.hint() {
-        eprintln!("hint: {hint}");
+        text.push_str(&format!("hint: {hint}\n"));
     }
+    let _ = std::io::stderr().write_all(text.as_bytes());
     if json {
         let body = serde_json::json!({
             "ok": false,

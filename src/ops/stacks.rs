@@ -18,7 +18,7 @@ use crate::template::{self, KindInfo};
 
 impl Ctx {
     pub fn docker(&self) -> Docker {
-        Docker::new(&self.cfg, self.stream)
+        Docker::new(&self.cfg, self.stream, self.cancel.clone())
     }
 }
 
