@@ -146,6 +146,7 @@ enum Sink {
 }
 
 /// What a finished child left.
+#[derive(Debug)]
 struct Finished {
     /// The command line, shell-quoted.
     line: String,
@@ -697,9 +698,16 @@ impl Pump<'_> {
                 }
                 None => None,
             };
-            let (out_ready, err_ready, done, cancelled) = {
-                let mut fds = Vec::with_capacity(4);
+            let (out_ready, err_ready, done, cancelled, reader_gone) = {
+                let mut fds = Vec::with_capacity(5);
                 fds.push(PollFd::new(&watch, PollFlags::IN));
+                // Our stdout's reader gone (`| head -1`) shows as an error on it: stop
+                // then, not at the next line, which a quiet `logs --follow` may never print.
+                let stdout = std::io::stdout();
+                let stdout_at = (self.sink == Sink::Stdout).then(|| {
+                    fds.push(PollFd::new(&stdout, PollFlags::empty()));
+                    fds.len() - 1
+                });
                 let out_at = out.as_ref().map(|p| {
                     fds.push(PollFd::new(p, PollFlags::IN));
                     fds.len() - 1
@@ -721,10 +729,19 @@ impl Pump<'_> {
                     Err(e) => return Err(Stop::Failed(e.into())),
                 }
                 let ready = |at: Option<usize>| at.is_some_and(|i| !fds[i].revents().is_empty());
-                (ready(out_at), ready(err_at), ready(exit_at), ready(Some(0)))
+                (
+                    ready(out_at),
+                    ready(err_at),
+                    ready(exit_at),
+                    ready(Some(0)),
+                    ready(stdout_at),
+                )
             };
             if cancelled {
                 return Err(Stop::Cancelled);
+            }
+            if reader_gone {
+                return Err(Stop::BrokenPipe);
             }
             if out_ready {
                 match read_some(out.as_mut(), &mut buf)? {
@@ -1138,6 +1155,160 @@ fn shell_quote(arg: &OsStr) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn runner(timeout: Duration, cancel: Cancel) -> Docker {
+        Docker {
+            program: "sh".into(),
+            context: None,
+            stream: Stream::Capture,
+            compose: OnceCell::new(),
+            timeout,
+            cancel,
+        }
+    }
+
+    fn sh(script: &str) -> Call {
+        #[allow(clippy::disallowed_methods)]
+        let mut c = Command::new("sh");
+        c.arg("-c").arg(script);
+        Call::plain(c)
+    }
+
+    /// Whether a process runs no more (gone, or a zombie its new parent has not reaped).
+    fn gone(pid: i32) -> bool {
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Err(_) => true,
+            Ok(stat) => {
+                stat[stat.rfind(')').unwrap() + 1..]
+                    .split_whitespace()
+                    .next()
+                    == Some("Z")
+            }
+        }
+    }
+
+    /// A signal is delivered, not waited for: give the kernel a moment (bounded).
+    fn all_gone(pids: &[i32]) -> bool {
+        let until = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < until {
+            if pids.iter().all(|p| gone(*p)) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        false
+    }
+
+    /// The pids a test script wrote to `file` (`echo $$ $!`), once it has.
+    fn pids_in(file: &Path) -> Vec<i32> {
+        let until = Instant::now() + Duration::from_secs(10);
+        loop {
+            let text = std::fs::read_to_string(file).unwrap_or_default();
+            if text.ends_with('\n') {
+                return text
+                    .split_whitespace()
+                    .map(|p| p.parse().unwrap())
+                    .collect();
+            }
+            assert!(Instant::now() < until, "the script never wrote its pids");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// A shell that starts a grandchild (as docker starts the Compose plugin) and waits.
+    fn family(pids: &Path) -> String {
+        format!("sleep 1000 & echo $$ $! > '{}'; wait", pids.display())
+    }
+
+    #[test]
+    fn a_cancel_kills_the_running_child_and_everything_below_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pids");
+        let cancel = Cancel::new();
+        let canceller = {
+            let (file, cancel) = (file.clone(), cancel.clone());
+            std::thread::spawn(move || {
+                let pids = pids_in(&file);
+                cancel.cancel();
+                pids
+            })
+        };
+        // No deadline: only the cancel can end it.
+        let docker = runner(Duration::from_secs(3600), cancel);
+        let err = docker
+            .exec(sh(&family(&file)), Budget::Unbounded, Sink::Capture, false)
+            .unwrap_err();
+        let pids = canceller.join().unwrap();
+        assert!(matches!(err, Error::Cancelled { .. }), "{err:?}");
+        assert!(err.to_string().starts_with("`sh -c 'sleep 1000 &"), "{err}");
+        assert_eq!(err.exit_code(), 130);
+        assert!(all_gone(&pids), "left running: {pids:?}");
+        // A cancelled operation spawns nothing more.
+        let err = docker
+            .exec(sh("exit 0"), Budget::Query, Sink::Capture, false)
+            .unwrap_err();
+        assert!(matches!(err, Error::Cancelled { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn a_query_past_its_deadline_is_killed_and_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pids");
+        let docker = runner(Duration::from_millis(300), Cancel::new());
+        let err = docker
+            .exec(sh(&family(&file)), Budget::Query, Sink::Capture, false)
+            .unwrap_err();
+        assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+        assert!(
+            err.to_string()
+                .ends_with("wait'` gave no answer within 0.3 s and was stopped"),
+            "{err}"
+        );
+        assert!(err.hint().unwrap().contains("STACKWIZ_DOCKER_TIMEOUT"));
+        assert!(all_gone(&pids_in(&file)));
+        // Output does not extend a query's deadline.
+        let err = docker
+            .exec(
+                sh("while :; do echo busy; sleep 0.05; done"),
+                Budget::Query,
+                Sink::Capture,
+                false,
+            )
+            .unwrap_err();
+        assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn a_long_operation_must_answer_in_time_then_may_take_longer() {
+        let docker = runner(Duration::from_millis(300), Cancel::new());
+        let out = docker
+            .exec(
+                sh("echo pulling; sleep 0.6; echo done"),
+                Budget::Long,
+                Sink::Capture,
+                false,
+            )
+            .unwrap();
+        assert!(out.status.success());
+        assert_eq!(out.stdout, b"pulling\ndone\n");
+        let err = docker
+            .exec(sh("sleep 1000"), Budget::Long, Sink::Capture, false)
+            .unwrap_err();
+        assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn a_failure_keeps_its_stderr_scrubbed_and_its_status() {
+        let docker = runner(Duration::from_secs(30), Cancel::new());
+        let mut call = sh(r#"printf 'Error: invalid hostPort: "pw\\"x-secret"\n' >&2; exit 3"#);
+        call.gate = Scrubber::new(["pw\"x-secret"], &[]);
+        let err = docker.run(call).unwrap_err();
+        let Error::Command { status, stderr, .. } = &err else {
+            panic!("{err:?}");
+        };
+        assert_eq!(*status, Some(3));
+        assert_eq!(stderr, "Error: invalid hostPort: \"****\"\n");
+    }
 
     #[test]
     fn labels_keep_commas_inside_values() {
