@@ -237,11 +237,15 @@ fn create_step(req: &CreateRequest) -> Step {
     Step::new(cmd, "create_stack", args)
 }
 
-/// Hide the stack's `.env` values in an error from docker or Compose about it.
+/// Hide the stack's `.env` values in an error about it (the docker runner's gate already
+/// hid them in what docker printed; this covers every other message). The stack's name,
+/// which names its containers, stays shown.
 fn scrubbed<T>(dir: &std::path::Path, result: Result<T>) -> Result<T> {
     result.map_err(|e| {
         let env = std::fs::read_to_string(dir.join(stack::ENV_FILE)).unwrap_or_default();
-        e.scrub(&|text| envfile::scrub(text, &env))
+        let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let gate = envfile::scrubber(&env, &[name]);
+        e.scrub(&|text| gate.scrub(text).into_owned())
     })
 }
 
@@ -252,7 +256,10 @@ fn check_with_compose(ctx: &Ctx, plan: &stack::Plan, template: &std::path::Path)
     let docker = ctx.docker();
     let checked =
         stack::with_scratch_copy(&ctx.cfg, plan, |dir| docker.config_check(&plan.name, dir))
-            .map_err(|e| e.scrub(&|text| envfile::scrub(text, &plan.env)));
+            .map_err(|e| {
+                let gate = envfile::scrubber(&plan.env, &[&plan.name]);
+                e.scrub(&|text| gate.scrub(text).into_owned())
+            });
     match checked {
         Err(Error::ProgramNotFound { .. }) | Ok(()) => Ok(()),
         Err(Error::Command { stderr, .. }) => Err(Error::Template {
