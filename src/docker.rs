@@ -679,7 +679,7 @@ impl Pump<'_> {
         // Without pidfds (Linux < 5.3) the child is waited for after its pipes close.
         let exited = pidfd_open(Pid::from_child(child), PidfdFlags::empty()).ok();
         let mut heard = false;
-        let mut buf = vec![0u8; 64 * 1024];
+        let mut buf = [0u8; 16 * 1024];
         loop {
             let pipes_open = out.is_some() || err.is_some();
             if !pipes_open && exited.is_none() {
