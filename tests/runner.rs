@@ -194,6 +194,72 @@ fn a_silent_engine_ends_every_command_within_the_deadline_naming_it_and_leaves_n
     assert_all_gone(&pids);
 }
 
+/// The pids of the processes whose environment holds `needle` (a test's own DOCKER_HOST).
+fn processes_with_env(needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.parse::<i32>().is_err() || gone(name.parse().unwrap()) {
+            continue;
+        }
+        let environ = std::fs::read(entry.path().join("environ")).unwrap_or_default();
+        if environ
+            .split(|&b| b == 0)
+            .any(|var| var == needle.as_bytes())
+        {
+            found.push(name);
+        }
+    }
+    found
+}
+
+#[test]
+fn the_real_docker_on_an_engine_that_never_answers_is_stopped_with_its_compose_plugin() {
+    let mut env = TestEnv::new();
+    // An engine that takes every connection and never says a word.
+    let sock = env.path("silent.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming() {
+            held.push(conn);
+        }
+    });
+    let host = format!("unix://{}", sock.display());
+    env.set("DOCKER_HOST", &host)
+        .set(
+            "STACKWIZ_DOCKER",
+            std::env::var("STACKWIZ_TEST_DOCKER").unwrap_or("docker".into()),
+        )
+        .set("STACKWIZ_DOCKER_TIMEOUT", "1");
+    stack(&env, "app", "services:\n  web:\n    image: busybox\n", "");
+    for args in [
+        vec!["status", "app"],
+        vec!["logs", "app"],
+        vec!["start", "app"],
+        vec!["remove", "app", "--yes"],
+        vec!["doctor"],
+    ] {
+        let out = bounded(env.cmd(&args));
+        assert_eq!(out.code, 1, "{args:?}: {out}");
+        assert!(
+            out.says("gave no answer within 1 s and was stopped"),
+            "{args:?}: {out}"
+        );
+    }
+    // docker runs Compose as a child process: neither is left talking to the engine.
+    let needle = format!("DOCKER_HOST={host}");
+    let until = Instant::now() + Duration::from_secs(5);
+    while !processes_with_env(&needle).is_empty() {
+        assert!(
+            Instant::now() < until,
+            "left running: {:?}",
+            processes_with_env(&needle)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 #[test]
 fn a_long_operation_on_a_silent_engine_ends_within_the_deadline_too() {
     // The Compose probe answers; `up` then hangs before printing anything.
