@@ -365,10 +365,25 @@ pub fn render(text: &Text, vars: &Vars) -> Result<String> {
     Ok(body)
 }
 
+/// Fuel for one render (minijinja counts instructions and allocations): far above what any
+/// real compose template needs, far below what would hang the command.
+const RENDER_FUEL: u64 = 2_000_000;
+
 fn render_jinja(text: &Text, body: &str, vars: &Vars) -> Result<String> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
-    env.set_keep_trailing_newline(true);
+    let syntax = minijinja::syntax::SyntaxConfig::builder()
+        .keep_trailing_newline(true)
+        .build()
+        .map_err(|e| Error::Template {
+            file: text.origin.clone(),
+            line: None,
+            message: e.to_string(),
+        })?;
+    env.set_syntax(syntax);
+    // A hostile template must not spin or allocate without bound (`range` over huge
+    // numbers, nested loops): rendering stops with an error when the fuel runs out.
+    env.set_fuel(Some(RENDER_FUEL));
     env.add_function("random_key", random_key);
     let name = text
         .origin
@@ -376,21 +391,28 @@ fn render_jinja(text: &Text, body: &str, vars: &Vars) -> Result<String> {
         .next()
         .unwrap_or(&text.origin)
         .to_string();
-    env.render_named_str(&name, body, minijinja::Value::from_serialize(vars))
-        .map_err(|e| {
-            let message = match e.kind() {
-                ErrorKind::UndefinedError => undefined_message(body, e.line()),
-                _ => e
-                    .detail()
-                    .map(String::from)
-                    .unwrap_or_else(|| e.kind().to_string()),
-            };
-            Error::Template {
-                file: text.origin.clone(),
-                line: e.line(),
-                message,
-            }
-        })
+    env.render_named_str(
+        &name,
+        body,
+        minijinja::Value::from(minijinja::value::Serde(vars)),
+    )
+    .map_err(|e| {
+        let message = match e.kind() {
+            ErrorKind::UndefinedError => undefined_message(body, e.line()),
+            ErrorKind::OutOfFuel => "the template does too much work to render (a loop over a \
+                                         huge range?); stackwiz stops it rather than hang"
+                .to_string(),
+            _ => e
+                .detail()
+                .map(String::from)
+                .unwrap_or_else(|| e.kind().to_string()),
+        };
+        Error::Template {
+            file: text.origin.clone(),
+            line: e.line(),
+            message,
+        }
+    })
 }
 
 /// Every variable a template can use, in the README's order.
@@ -546,6 +568,18 @@ mod tests {
             .to_string();
         assert!(err.contains("line 1") && err.contains("--image"), "{err}");
         assert!(render(&text("a: __init__ x__Y z__\n"), &vars()).is_ok());
+    }
+
+    #[test]
+    fn a_runaway_template_runs_out_of_fuel_instead_of_hanging() {
+        let body =
+            "{% for a in range(100000) %}{% for b in range(100000) %}x{% endfor %}{% endfor %}\n";
+        let err = render(&text(body), &vars()).unwrap_err().to_string();
+        assert!(
+            err.starts_with("template /t/x-template.yml line 1:"),
+            "{err}"
+        );
+        assert!(err.contains("too much work"), "{err}");
     }
 
     #[test]
