@@ -379,6 +379,16 @@ fn the_python_sdk_speaks_to_it_in_both_eras() {
 }
 
 #[test]
+fn the_python_sdk_is_answered_while_a_tool_hangs_and_may_cancel_it() {
+    let mut env = TestEnv::new();
+    let docker = SleepingDocker::install(&mut env);
+    env.set("STACKWIZ_TEST_DOCKER_PIDS", &docker.pids);
+    let out = python_client(&env, "cancel");
+    assert_eq!(out.code, 0, "mcp_client.py cancel failed:\n{out}");
+    assert!(out.stdout.contains("PASS (cancel)"), "{out}");
+}
+
+#[test]
 fn the_python_sdk_sees_only_the_readers_in_read_only_mode() {
     let env = TestEnv::new();
     let out = python_client(&env, "read-only");
