@@ -903,17 +903,43 @@ mod tests {
     fn at_most_max_running_requests_run_at_once_and_the_rest_wait_their_turn() {
         let handler = Arc::new(Echo::default());
         let client = Client::start(Arc::clone(&handler));
+        for id in 0..MAX_RUNNING + 2 {
+            client.send(&request(json!(id), "wait", Value::Null));
+        }
+        handler.until("every worker is busy", |h| h.started() == MAX_RUNNING);
+        // The reader is free, and the queue does not move while the workers are busy.
+        client.send(&request(json!("e"), "echo", Value::Null));
+        assert_eq!(client.reply()["id"], "e");
+        assert_eq!(handler.started(), MAX_RUNNING);
+        for (id, now_started) in [(0, MAX_RUNNING + 1), (1, MAX_RUNNING + 2)] {
+            client.send(&cancel(json!(id)));
+            handler.until("a queued request takes the free worker", |h| {
+                h.started() == now_started
+            });
+        }
+        let (result, rest) = client.close();
+        result.unwrap();
+        assert!(rest.is_empty(), "{rest:?}");
+        assert_eq!(handler.most_running.load(Ordering::SeqCst), MAX_RUNNING);
+    }
+
+    #[test]
+    fn many_slow_requests_are_all_answered() {
+        let handler = Arc::new(Echo::default());
+        let client = Client::start(Arc::clone(&handler));
         let count = MAX_RUNNING * 3;
         for id in 0..count {
-            client.send(&request(json!(id), "wait", json!({"ms": 20})));
+            client.send(&request(json!(id), "wait", json!({"ms": 5})));
         }
         let mut ids: Vec<u64> = (0..count)
             .map(|_| client.reply()["id"].as_u64().unwrap())
             .collect();
         ids.sort_unstable();
         assert_eq!(ids, (0..count as u64).collect::<Vec<_>>());
-        assert_eq!(handler.most_running.load(Ordering::SeqCst), MAX_RUNNING);
-        client.close().0.unwrap();
+        assert!(handler.most_running.load(Ordering::SeqCst) <= MAX_RUNNING);
+        let (result, rest) = client.close();
+        result.unwrap();
+        assert!(rest.is_empty(), "{rest:?}");
     }
 
     #[test]
