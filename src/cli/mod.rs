@@ -273,7 +273,9 @@ pub fn run(cli: Cli) -> Result<()> {
     }
     let cfg = Config::load(&cli.overrides())?;
     for w in &cfg.warnings {
-        eprintln!("warning: {w}");
+        // Not eprintln!: a closed stderr must not panic (`stackwiz mcp` runs under clients
+        // that may not read it).
+        let _ = writeln!(std::io::stderr(), "warning: {w}");
     }
     let stream = if json {
         Stream::Capture

@@ -1105,7 +1105,7 @@ mod tests {
     #[test]
     fn the_tool_list_stays_small() {
         let f = fixture(&[]);
-        let mut server = McpServer::new(&f.ctx, &CATALOG);
+        let server = McpServer::new(Ctx::new(f.ctx.cfg.clone(), Stream::Capture), &CATALOG);
         let mut meta = serde_json::Map::new();
         meta.insert(
             crate::mcp::dispatch::META_PROTOCOL_VERSION.into(),
@@ -1120,7 +1120,9 @@ mod tests {
             method: "tools/list".into(),
             params: Some(json!({"_meta": meta})),
         };
-        let list = server.handle_request(&request).unwrap();
+        let list = server
+            .handle_request(&request, &crate::cancel::Cancel::new())
+            .unwrap();
         let size = list.to_string().len();
         // About 4 characters a token: every session pays some 3,600 tokens for the list.
         // The limit is today's size plus 10%, so growth is a decision, not an accident.
