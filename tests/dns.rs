@@ -96,7 +96,7 @@ fn create_makes_a_proxied_a_record_at_the_detected_address_owned_by_its_name() {
     );
     assert_eq!(
         (r["comment"].as_str(), r["owner"].as_str()),
-        (Some("stackwiz:app"), Some("app"))
+        (Some("stackwiz:app ip=auto"), Some("app"))
     );
     assert_eq!(out["ip_source"], w.ips.url("/valid"));
     let stored = w.cf.record("A", "app.example.com").unwrap();
@@ -105,7 +105,7 @@ fn create_makes_a_proxied_a_record_at_the_detected_address_owned_by_its_name() {
     let body: Value = serde_json::from_str(&post.body).unwrap();
     assert_eq!(
         body,
-        serde_json::json!({"type": "A", "name": "app.example.com", "content": IP, "proxied": true, "ttl": 1, "comment": "stackwiz:app"})
+        serde_json::json!({"type": "A", "name": "app.example.com", "content": IP, "proxied": true, "ttl": 1, "comment": "stackwiz:app ip=auto"})
     );
     assert!(w.cf.log().iter().all(|l| l.authorized));
 }
@@ -119,7 +119,7 @@ fn create_again_is_unchanged_without_a_write_or_a_zone_lookup() {
     let out = w.ok(&["dns", "create", "app"]);
     assert!(
         out.stdout.starts_with(
-            "unchanged: A app.example.com -> 93.184.216.34 (proxied, TTL auto, stackwiz:app)"
+            "unchanged: A app.example.com -> 93.184.216.34 (proxied, TTL auto, stackwiz:app ip=auto)"
         ),
         "{out}"
     );
@@ -161,7 +161,7 @@ fn a_different_record_of_that_name_is_an_error_naming_it_unless_update() {
     // The schema's PATCH body is a whole record of one type: it names the record.
     assert_eq!(
         serde_json::from_str::<Value>(&patch.body).unwrap(),
-        serde_json::json!({"type": "A", "name": "app.example.com", "content": NEW_IP, "proxied": true, "ttl": 1, "comment": "stackwiz:app"})
+        serde_json::json!({"type": "A", "name": "app.example.com", "content": NEW_IP, "proxied": true, "ttl": 1, "comment": "stackwiz:app ip=fixed"})
     );
     let stored = w.cf.record("A", "app.example.com").unwrap();
     assert_eq!(
@@ -170,7 +170,7 @@ fn a_different_record_of_that_name_is_an_error_naming_it_unless_update() {
             stored.proxied,
             stored.comment.as_deref()
         ),
-        (NEW_IP, true, Some("stackwiz:app"))
+        (NEW_IP, true, Some("stackwiz:app ip=fixed"))
     );
 }
 
@@ -778,8 +778,22 @@ fn sync_updates_only_stale_stackwiz_records_and_then_writes_nothing() {
     let w = world();
     stack(&w, "app", "app.example.com");
     stack(&w, "blog", "blog.example.com");
-    w.cf.add_record("A", "app.example.com", IP, true, 1, Some("stackwiz:app"));
-    w.cf.add_record("A", "blog.example.com", IP, true, 1, Some("stackwiz:blog"));
+    w.cf.add_record(
+        "A",
+        "app.example.com",
+        IP,
+        true,
+        1,
+        Some("stackwiz:app ip=auto"),
+    );
+    w.cf.add_record(
+        "A",
+        "blog.example.com",
+        IP,
+        true,
+        1,
+        Some("stackwiz:blog ip=auto"),
+    );
     w.cf.add_record("A", "hand.example.com", IP, true, 1, None);
     w.cf.add_record(
         "TXT",
@@ -845,7 +859,7 @@ fn sync_with_a_failed_detection_changes_nothing() {
         "93.184.216.1",
         true,
         1,
-        Some("stackwiz:app"),
+        Some("stackwiz:app ip=auto"),
     );
     w.env.set(
         "STACKWIZ_IP_SERVICES",
@@ -904,7 +918,7 @@ fn ip_skips_bad_services_and_names_each_failure() {
     let out = w.json(&["ip"]);
     assert_eq!(
         out,
-        serde_json::json!({"ip": IP, "family": "ipv4", "source": w.ips.url("/trace")})
+        serde_json::json!({"ip": IP, "family": "ipv4", "source": w.ips.url("/trace"), "warning": null})
     );
     assert!(
         started.elapsed() < Duration::from_secs(3),
@@ -935,10 +949,22 @@ fn ip_prefers_the_configured_address() {
     let mut w = world();
     w.env
         .set("STACKWIZ_PUBLIC_IP", "198.51.100.7, 2606:4700::6810:84e5");
+    // A documentation address set by hand is taken, with a warning (README examples use
+    // them); a private one still needs STACKWIZ_ALLOW_PRIVATE_IP.
+    assert_eq!(w.ok(&["ip"]).stdout, "198.51.100.7\n");
+    let out = w.json(&["ip"]);
+    assert!(
+        out["warning"]
+            .as_str()
+            .unwrap()
+            .contains("198.51.100.7 (from env STACKWIZ_PUBLIC_IP) is a documentation address"),
+        "{out}"
+    );
+    w.env.set("STACKWIZ_PUBLIC_IP", "10.1.2.3");
     let out = w.fails(2, &["ip"]);
     assert!(
         out.stderr
-            .contains("invalid STACKWIZ_PUBLIC_IP: 198.51.100.7 is a documentation"),
+            .contains("invalid STACKWIZ_PUBLIC_IP: 10.1.2.3 is a private address"),
         "{out}"
     );
     w.env
@@ -987,7 +1013,7 @@ mod helpers {
         let change = dns::create_for_stack(&ctx, "notes", "notes.example.com").unwrap();
         assert_eq!(
             serde_json::to_value(&change).unwrap()["record"]["comment"],
-            "stackwiz:notes"
+            "stackwiz:notes ip=auto"
         );
         let again = dns::create_for_stack(&ctx, "notes", "notes.example.com").unwrap();
         assert_eq!(serde_json::to_value(&again).unwrap()["action"], "unchanged");
@@ -1294,7 +1320,7 @@ fn create_with_dns_writes_the_stack_and_its_owned_record() {
         w.cf.record("A", "shop.example.com")
             .expect("record created");
     assert_eq!((rec.content.as_str(), rec.proxied), (IP, true));
-    assert_eq!(rec.comment.as_deref(), Some("stackwiz:shop"));
+    assert_eq!(rec.comment.as_deref(), Some("stackwiz:shop ip=auto"));
     assert!(w.env.stack("shop").join("docker-compose.yml").exists());
 }
 
@@ -1332,7 +1358,7 @@ fn a_dns_failure_after_create_keeps_the_stack_and_names_the_retry() {
             .unwrap()
             .comment
             .as_deref(),
-        Some("stackwiz:kept")
+        Some("stackwiz:kept ip=auto")
     );
 }
 

@@ -202,11 +202,8 @@ pub fn run(ctx: &Ctx, cmd: DnsCommand, json: bool) -> Result<()> {
         }
         DnsCommand::Delete(a) => delete(ctx, a, json),
         DnsCommand::Sync(a) => {
-            let report = if a.domains.is_empty() {
-                ops::sync_stacks(&ctx.cfg, a.dry_run)?
-            } else {
-                ops::sync(&ctx.cfg, a.dry_run, &a.domains)?
-            };
+            let domains = (!a.domains.is_empty()).then_some(a.domains.as_slice());
+            let report = ops::sync(ctx, a.dry_run, domains)?;
             emit(json, &report)
         }
     }
