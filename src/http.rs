@@ -498,6 +498,7 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     #[test]
     fn retry_after_accepts_seconds_and_dates() {
@@ -539,6 +540,92 @@ mod tests {
         assert_eq!(retry_wait(&answer(200, None), 0), None);
         assert_eq!(retry_wait(&Err(ureq::Error::ConnectionFailed), 1), secs(2));
         assert_eq!(retry_wait(&Err(ureq::Error::BodyExceedsLimit(1)), 0), None);
+    }
+
+    /// A server on loopback answering every request with a 429 asking for `retry_after`
+    /// seconds; returns its URL and a counter of the requests it saw.
+    fn rate_limited_server(retry_after: u64) -> (String, std::sync::Arc<AtomicUsize>) {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/x", listener.local_addr().unwrap());
+        let seen = std::sync::Arc::new(AtomicUsize::new(0));
+        let count = seen.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                count.fetch_add(1, Ordering::SeqCst);
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                    line.clear();
+                }
+                let mut stream = stream;
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 429 Too Many Requests\r\nRetry-After: {retry_after}\r\n\
+                     Content-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+            }
+        });
+        (url, seen)
+    }
+
+    fn get(url: &str) -> Request<'_> {
+        Request {
+            method: Method::Get,
+            url,
+            query: &[],
+            bearer: None,
+            json: None,
+        }
+    }
+
+    #[test]
+    fn a_cancelled_command_sends_nothing() {
+        let (url, seen) = rate_limited_server(1);
+        let cancel = Cancel::new();
+        cancel.cancel();
+        let client = Client::api(1.0, "the test API", &Budget::new(1.0, &cancel));
+        let err = client.send(&get(&url)).unwrap_err().to_string();
+        assert!(
+            err.contains("cancelled while talking to the test API"),
+            "{err}"
+        );
+        assert_eq!(seen.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn a_cancel_ends_a_retry_wait_at_once() {
+        // Retry-After 20 s fits the 30 s budget, so only the cancel can end the wait.
+        let (url, seen) = rate_limited_server(20);
+        let cancel = Cancel::new();
+        let client = Client::api(1.0, "the test API", &Budget::new(1.0, &cancel));
+        let canceller = cancel.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            canceller.cancel();
+        });
+        let started = std::time::Instant::now();
+        let err = client.send(&get(&url)).unwrap_err().to_string();
+        assert!(err.contains("cancelled"), "{err}");
+        assert_eq!(seen.load(Ordering::SeqCst), 1, "no retry after the cancel");
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn a_spent_budget_sends_nothing_and_says_so() {
+        let (url, seen) = rate_limited_server(1);
+        let budget = Budget::lasting(Duration::ZERO, &Cancel::new());
+        let client = Client::api(1.0, "the test API", &budget);
+        let err = client.send(&get(&url)).unwrap_err().to_string();
+        assert!(
+            err.contains("no answer within this command's time budget"),
+            "{err}"
+        );
+        assert_eq!(seen.load(Ordering::SeqCst), 0);
     }
 
     #[test]

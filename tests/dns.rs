@@ -1833,3 +1833,345 @@ mod openapi {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// what sync may move, what remove deletes, and time budgets
+
+#[test]
+fn sync_moves_only_detected_records_of_this_hosts_stacks() {
+    let w = world();
+    stack(&w, "app", "app.example.com");
+    stack(&w, "blog", "blog.example.com");
+    stack(&w, "old", "old.example.com");
+    // Detected for a stack here: follows. Given by hand: pinned (the multi-host advice).
+    w.ok(&["dns", "create", "app", "--stack", "app"]);
+    w.ok(&["dns", "create", "blog", "--value", "93.184.216.77"]);
+    // A stack of another host, and a record from before the intent was recorded.
+    let far = Some("stackwiz:far ip=auto");
+    w.cf.add_record("A", "far.example.com", "93.184.216.5", true, 1, far);
+    w.cf.add_record("A", "old.example.com", IP, true, 1, Some("stackwiz:old"));
+    w.ips.set_ip(NEW_IP);
+    let out = w.json(&["dns", "sync"]);
+    assert_eq!(
+        (out["checked"].as_u64(), out["writes"].as_u64()),
+        (Some(1), Some(1)),
+        "{out}"
+    );
+    assert_eq!(out["changes"][0]["name"], "app.example.com");
+    let left: Vec<(String, String)> = out["left_alone"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["name"].as_str().unwrap().into(),
+                l["reason"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let pair = |n: &str, r: &str| (n.to_string(), r.to_string());
+    assert_eq!(
+        left,
+        [
+            pair("blog.example.com", "fixed"),
+            pair("far.example.com", "not_a_stack_here"),
+            pair("old.example.com", "no_intent"),
+        ]
+    );
+    let content = |name: &str| w.cf.record("A", name).unwrap().content;
+    assert_eq!(content("app.example.com"), NEW_IP);
+    assert_eq!(
+        content("blog.example.com"),
+        "93.184.216.77",
+        "pinned by hand"
+    );
+    assert_eq!(content("far.example.com"), "93.184.216.5", "another host's");
+    assert_eq!(
+        content("old.example.com"),
+        IP,
+        "intent unknown: never moved unasked"
+    );
+    // The human report says what was left alone and how to let an old record follow.
+    let out = w.ok(&["dns", "sync", "--dry-run"]);
+    assert!(
+        out.stdout
+            .contains("left alone (value given by hand): blog.example.com"),
+        "{out}"
+    );
+    assert!(
+        out.stdout
+            .contains("left alone (not a stack on this host): far.example.com"),
+        "{out}"
+    );
+    assert!(
+        out.stdout
+            .contains("stackwiz dns update old.example.com --type A --value AUTO"),
+        "{out}"
+    );
+    // Doing so records the intent; from then on sync keeps it current.
+    let updated = w.json(&["dns", "update", "old", "--value", "AUTO"]);
+    assert_eq!(updated["record"]["comment"], "stackwiz:old ip=auto");
+    assert_eq!(updated["record"]["content"], NEW_IP);
+    w.ips.set_ip(IP);
+    let out = w.json(&["dns", "sync"]);
+    assert_eq!(out["writes"].as_u64(), Some(2), "{out}");
+    assert_eq!(content("old.example.com"), IP);
+    assert_eq!(content("blog.example.com"), "93.184.216.77");
+    // `dns create --value` over an identical detected record of ours pins it.
+    let pinned = w.json(&["dns", "create", "app", "--value", IP, "--stack", "app"]);
+    assert_eq!(
+        pinned["record"]["comment"], "stackwiz:app ip=fixed",
+        "{pinned}"
+    );
+    w.ips.set_ip(NEW_IP);
+    w.ok(&["dns", "sync"]);
+    assert_eq!(content("app.example.com"), IP);
+}
+
+#[test]
+fn remove_deletes_every_record_of_the_stack_made_with_dns_create_stack() {
+    support::require_engine();
+    let mut w = world();
+    let net = format!("swt-dnsr-{}", std::process::id());
+    w.env.set("STACKWIZ_DOCKER_NETWORK", &net);
+    w.ok(&[
+        "create", "shop", "--image", "nginx", "--port", "80", "--dns",
+    ]);
+    // Other names, made for the stack by hand, as `dns create --help` describes.
+    w.ok(&["dns", "create", "www", "--stack", "shop"]);
+    w.ok(&[
+        "dns", "create", "_verify", "--type", "TXT", "--value", "x", "--stack", "shop",
+    ]);
+    // A stack whose name starts like it, and a record not stackwiz's.
+    w.ok(&["dns", "create", "api", "--stack", "shopping"]);
+    w.cf.add_record("TXT", "shop.example.com", "hand-made", false, 1, None);
+    let out = w.ok(&["remove", "shop", "--yes", "--json"]);
+    let mut deleted: Vec<String> = out.json()["dns"]["deleted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap().to_string())
+        .collect();
+    deleted.sort();
+    assert_eq!(
+        deleted,
+        ["_verify.example.com", "shop.example.com", "www.example.com"],
+        "{out}"
+    );
+    let left: Vec<(String, String)> =
+        w.cf.records()
+            .into_iter()
+            .map(|r| (r.kind, r.name))
+            .collect();
+    assert_eq!(
+        left,
+        [
+            ("A".to_string(), "api.example.com".to_string()),
+            ("TXT".to_string(), "shop.example.com".to_string()),
+        ]
+    );
+}
+
+#[test]
+fn a_delete_whose_answer_is_lost_after_it_landed_succeeds_on_the_retried_404() {
+    let w = world();
+    w.ok(&["dns", "create", "app"]);
+    w.ok(&["dns", "create", "blog"]);
+    // Zone cached: the list, then the DELETE, which deletes and never answers (timeout).
+    w.cf.fault(Fault::Delay(Duration::ZERO));
+    w.cf.fault(Fault::DoThenHang);
+    let out = w.ok(&["dns", "delete", "app", "--yes"]);
+    assert!(out.stdout.starts_with("deleted A app.example.com"), "{out}");
+    assert!(w.cf.record("A", "app.example.com").is_none());
+    assert_eq!(w.cf.count("DELETE", |_| true), 2, "retried once, met 404");
+    // The same when a proxy loses the answer (502).
+    w.cf.fault(Fault::Delay(Duration::ZERO));
+    w.cf.fault(Fault::AnswerLost);
+    w.ok(&["dns", "delete", "blog", "--yes"]);
+    assert!(w.cf.records().is_empty());
+    // A 404 on a first attempt stays an error: that id never existed.
+    w.ok(&["dns", "create", "gone"]);
+    let id = w.cf.record("A", "gone.example.com").unwrap().id;
+    w.cf.fault(Fault::Delay(Duration::ZERO));
+    w.cf.fault(Fault::Raw(
+        404,
+        r#"{"success":false,"errors":[{"code":81044,"message":"Record does not exist."}],"messages":[],"result":null}"#.into(),
+    ));
+    let out = w.fails(1, &["dns", "delete", "gone", "--yes"]);
+    assert!(out.stderr.contains("[81044]"), "{out}");
+    assert_eq!(w.cf.record("A", "gone.example.com").unwrap().id, id);
+}
+
+#[test]
+fn a_retry_after_beyond_the_budget_ends_the_command_at_once_saying_when_to_retry() {
+    let w = world();
+    for _ in 0..4 {
+        w.cf.fault(Fault::RateLimit(Some("120".into())));
+    }
+    let started = Instant::now();
+    let out = w.fails(1, &["dns", "list"]);
+    assert_eq!(w.cf.log().len(), 1, "no retry it would have to wait for");
+    assert!(
+        out.stderr
+            .contains("error: the Cloudflare API is rate limiting this client (HTTP 429 at ")
+            && out.stderr.contains("it asks to wait 120 s, more than the"),
+        "{out}"
+    );
+    assert!(
+        out.stderr.contains("of this command's 6 s time budget"),
+        "{out}"
+    );
+    assert!(out.stderr.contains("hint: retry after "), "{out}");
+    assert!(out.stderr.contains("GMT (in 120 s)"), "{out}");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn a_429_storm_ends_within_the_commands_budget() {
+    let w = world();
+    // Each wait fits (10 s x 0.2 = 2 s), their sum does not (budget 30 s x 0.2 = 6 s).
+    for _ in 0..10 {
+        w.cf.fault(Fault::RateLimit(Some("10".into())));
+    }
+    let started = Instant::now();
+    let out = w.fails(1, &["dns", "list"]);
+    let asked = w.cf.log().len();
+    assert!(asked < 4, "{asked} requests: the third wait no longer fits");
+    assert!(out.stderr.contains("rate limiting this client"), "{out}");
+    assert!(out.stderr.contains("retry after"), "{out}");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn a_slow_api_ends_the_command_within_its_budget() {
+    let w = world();
+    for i in 0..12 {
+        w.cf.add_record("TXT", &format!("t{i}.example.com"), "x", false, 1, None);
+    }
+    w.cf.set_page_cap(1);
+    // Every answer takes 1.5 s: under the per-request limit (10 s x 0.2), but 14 requests
+    // (2 zone lookups, 12 pages) would take 21 s, beyond the budget (30 s x 0.2 = 6 s).
+    for _ in 0..20 {
+        w.cf.fault(Fault::Delay(Duration::from_millis(1500)));
+    }
+    let started = Instant::now();
+    let out = w.fails(1, &["dns", "list"]);
+    let asked = w.cf.log().len();
+    assert!(asked <= 5, "{asked} requests in a 6 s budget at 1.5 s each");
+    assert!(out.stderr.contains("time budget"), "{out}");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn silent_ip_services_share_the_commands_budget() {
+    let mut w = world();
+    // Each silent service costs 5 s x 0.2 = 1 s; ten of them would take 10 s.
+    w.env
+        .set("STACKWIZ_IP_SERVICES", w.ips.urls(&["/silent"; 10]));
+    let started = Instant::now();
+    let out = w.fails(1, &["ip"]);
+    let asked = w.ips.hits().len();
+    assert!(asked <= 7, "{asked} services asked in a 6 s budget");
+    assert!(
+        out.stderr
+            .contains("not asked, the command's time budget is spent"),
+        "{out}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// the README's examples run as written
+
+/// The `stackwiz ...` commands of the README's Cloudflare DNS section: the lines of its
+/// shell blocks and the inline examples (`export STACKWIZ_...=...` included).
+fn readme_dns_examples() -> (Vec<String>, Vec<String>) {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme.find("## Cloudflare DNS").expect("the DNS section");
+    let section = &readme[start..];
+    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |i| i + 3)];
+    let mut block = Vec::new();
+    let mut inline = Vec::new();
+    let mut in_sh = false;
+    for line in section.lines() {
+        if line.starts_with("```") {
+            in_sh = line == "```sh";
+            continue;
+        }
+        if in_sh {
+            let cmd = line.split(" #").next().unwrap().trim();
+            if cmd.starts_with("stackwiz ") {
+                block.push(cmd.to_string());
+            }
+            continue;
+        }
+        for (i, span) in line.split('`').enumerate() {
+            if i % 2 == 1 && (span.starts_with("stackwiz ") || span.starts_with("export STACKWIZ_"))
+            {
+                inline.push(span.to_string());
+            }
+        }
+    }
+    (block, inline)
+}
+
+#[test]
+fn the_readmes_dns_examples_run_as_written() {
+    let (block, inline) = readme_dns_examples();
+    assert!(block.len() >= 6, "{block:?}");
+    assert!(
+        inline
+            .iter()
+            .any(|c| c.starts_with("export STACKWIZ_PUBLIC_IP=")),
+        "{inline:?}"
+    );
+    // The block runs in order, in one world. `create --start` meets a docker that agrees.
+    let mut w = world();
+    let docker = w.env.path("fake-docker");
+    support::write(&docker, "#!/bin/sh\nexit 0\n");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&docker, std::fs::Permissions::from_mode(0o755)).unwrap();
+    w.env.set("STACKWIZ_DOCKER", &docker);
+    for cmd in &block {
+        let args: Vec<&str> = cmd.split_whitespace().skip(1).collect();
+        w.ok(&args);
+    }
+    // Each inline DNS example alone, in a fresh world. An `export` is followed by the
+    // commands that use it: an AUTO record and `ip`.
+    let mut ran = 0;
+    for example in &inline {
+        let mut w = world();
+        if let Some(assignment) = example.strip_prefix("export ") {
+            let (key, value) = assignment.split_once('=').unwrap();
+            w.env.set(key, value);
+            let out = w.json(&["dns", "create", "app"]);
+            assert_eq!(out["record"]["content"], value, "{out}");
+            let warning = out["warning"].as_str().unwrap_or_default();
+            assert!(warning.contains("documentation address"), "{out}");
+            assert_eq!(w.ok(&["ip"]).stdout, format!("{value}\n"));
+            ran += 1;
+        } else if example.starts_with("stackwiz dns ") || example.starts_with("stackwiz ip") {
+            let args: Vec<&str> = example.split_whitespace().skip(1).collect();
+            w.ok(&args);
+            ran += 1;
+        }
+    }
+    assert!(ran >= 3, "{inline:?}");
+}
