@@ -45,9 +45,13 @@ pub enum DnsCommand {
     Delete(DeleteArgs),
     /// Point stackwiz's A/AAAA records at this server's current public address (for cron)
     #[command(
-        after_help = "Looks at the records stackwiz created (comment `stackwiz:...`) in the zones of \
-                            the existing stacks' domains. If the address cannot be detected, nothing changes \
-                            and the exit status is 1.\n\nExamples:\n  stackwiz dns sync --dry-run\n  \
+        after_help = "Moves the records that follow this host's address: stackwiz's A/AAAA records \
+                            marked `ip=auto` (detected) whose owner is a stack on this host, in the zones of \
+                            the existing stacks' domains. Records given a value by hand (`ip=fixed`), other \
+                            hosts' and older ones without a mark are left alone and listed (`stackwiz dns \
+                            update NAME --value AUTO` lets sync move one). If the address cannot be \
+                            detected, nothing changes and the exit status is 1.\n\nExamples:\n  \
+                            stackwiz dns sync --dry-run\n  \
                             */5 * * * * stackwiz dns sync >>/var/log/stackwiz-sync.log 2>&1"
     )]
     Sync(SyncArgs),
