@@ -656,7 +656,7 @@ fn server_errors_and_slow_answers_are_retried() {
     ));
     w.ok(&["dns", "list"]);
     assert_eq!(w.cf.zone_lookups(), 3);
-    // Whole-request limit 30 s at scale 0.1 = 3 s; the first answer takes 5 s.
+    // Per-request limit 10 s at scale 0.1 = 1 s (budget 3 s); the first answer takes 5 s.
     w.env.set("STACKWIZ_HTTP_TIME_SCALE", "0.1");
     w.cf.clear_log();
     w.cf.fault(Fault::Delay(Duration::from_secs(5)));
@@ -1004,6 +1004,35 @@ mod helpers {
             Config::resolve(&Overrides::default(), &env).unwrap(),
             Stream::Capture,
         )
+    }
+
+    #[test]
+    fn a_cancelled_operation_sends_nothing_and_a_cancel_ends_a_retry_wait() {
+        let w = world();
+        let ctx = ctx(&w);
+        ctx.cancel.cancel();
+        let err = dns::list(&ctx, &dns::DnsList::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("cancelled while talking to the Cloudflare API"),
+            "{err}"
+        );
+        assert!(w.cf.log().is_empty());
+        // Retry-After 20 s x 0.2 = 4 s fits the 6 s budget: only the cancel ends the wait.
+        let ctx = self::ctx(&w);
+        w.cf.fault(Fault::RateLimit(Some("20".into())));
+        let cancel = ctx.cancel.clone();
+        let canceller = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            cancel.cancel();
+        });
+        let err = dns::list(&ctx, &dns::DnsList::default())
+            .unwrap_err()
+            .to_string();
+        canceller.join().unwrap();
+        assert!(err.contains("cancelled"), "{err}");
+        assert_eq!(w.cf.log().len(), 1, "nothing sent after the cancel");
     }
 
     #[test]
