@@ -23,7 +23,7 @@ use serde_json::Value;
 
 use crate::config::{Config, Secret};
 use crate::error::{Error, Result};
-use crate::http::{self, Method, Request};
+use crate::http::{self, Budget, Method, Request};
 
 /// How long a zone lookup stays good.
 const ZONE_CACHE_TTL: Duration = Duration::from_secs(300);
@@ -140,13 +140,14 @@ pub struct Cloudflare {
 }
 
 impl Cloudflare {
-    /// A client from the configuration. The token comes from [`Config::token`], so the
-    /// reason there is none (not configured, or an unreadable token file) reaches the user.
-    pub fn new(cfg: &Config) -> Result<Cloudflare> {
+    /// A client from the configuration, for one command: every request it makes draws on
+    /// `budget`. The token comes from [`Config::token`], so the reason there is none (not
+    /// configured, or an unreadable token file) reaches the user.
+    pub fn new(cfg: &Config, budget: &Budget) -> Result<Cloudflare> {
         let token = cfg.token()?;
         let dns = &cfg.dns;
         Ok(Cloudflare {
-            http: http::Client::api(dns.http_time_scale),
+            http: http::Client::api(dns.http_time_scale, "the Cloudflare API", budget),
             api: dns.api_url.trim_end_matches('/').to_string(),
             token: token.secret.clone(),
             zone_id: dns.zone_id.clone(),
@@ -265,15 +266,21 @@ impl Cloudflare {
             .map(|(r, _)| r)
     }
 
+    /// DELETE a record. A 404 after a retry is success: the first attempt deleted the
+    /// record and its answer got lost (a timeout, a 502 from a proxy), so the record is gone
+    /// as asked. A 404 on the first attempt stays an error (the id was wrong).
     pub fn delete(&self, zone: &Zone, id: &str) -> Result<()> {
         #[derive(Deserialize)]
         struct Deleted {}
         let path = format!("/zones/{}/dns_records/{id}", zone.id);
-        self.call::<Deleted>(Method::Delete, &path, &[], None)
-            .map(|_| ())
+        let resp = self.send(Method::Delete, &path, &[], None)?;
+        if resp.status == 404 && resp.attempts > 1 {
+            return Ok(());
+        }
+        parse_envelope::<Deleted>(resp.status, &resp.body, &resp.url).map(|_| ())
     }
 
-    /// One API call: send, then parse the envelope. Every request goes through here.
+    /// One API call: send, then parse the envelope.
     fn call<T: DeserializeOwned>(
         &self,
         method: Method,
@@ -281,6 +288,18 @@ impl Cloudflare {
         query: &[(&str, String)],
         body: Option<&Fields>,
     ) -> Result<(T, Option<ResultInfo>)> {
+        let resp = self.send(method, path, query, body)?;
+        parse_envelope(resp.status, &resp.body, &resp.url)
+    }
+
+    /// Send one request (retried per `http`'s policy). Every request goes through here.
+    fn send(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Fields>,
+    ) -> Result<Sent> {
         let url = format!("{}{path}", self.api);
         let json = body
             .map(serde_json::to_vec)
@@ -303,7 +322,12 @@ impl Cloudflare {
             },
             other => other,
         })?;
-        parse_envelope(resp.status, &resp.body, &req.shown_url())
+        Ok(Sent {
+            status: resp.status,
+            body: resp.body,
+            attempts: resp.attempts,
+            url: req.shown_url(),
+        })
     }
 
     fn cached(&self, host: &str) -> Option<Zone> {
@@ -352,6 +376,15 @@ impl Cloudflare {
         // Best effort: a read-only cache dir costs a zone lookup next time, nothing else.
         let _ = write_cache_file(&self.cache_file, &file);
     }
+}
+
+/// An answer before its envelope is read.
+struct Sent {
+    status: u16,
+    body: Vec<u8>,
+    attempts: u32,
+    /// The URL with its query, for messages.
+    url: String,
 }
 
 /// `result_info` of list answers. The 2024 schemas omit `total_pages`; the API sends it.

@@ -45,9 +45,13 @@ pub enum DnsCommand {
     Delete(DeleteArgs),
     /// Point stackwiz's A/AAAA records at this server's current public address (for cron)
     #[command(
-        after_help = "Looks at the records stackwiz created (comment `stackwiz:...`) in the zones of \
-                            the existing stacks' domains. If the address cannot be detected, nothing changes \
-                            and the exit status is 1.\n\nExamples:\n  stackwiz dns sync --dry-run\n  \
+        after_help = "Moves the records that follow this host's address: stackwiz's A/AAAA records \
+                            marked `ip=auto` (detected) whose owner is a stack on this host, in the zones of \
+                            the existing stacks' domains. Records given a value by hand (`ip=fixed`), other \
+                            hosts' and older ones without a mark are left alone and listed (`stackwiz dns \
+                            update NAME --value AUTO` lets sync move one). If the address cannot be \
+                            detected, nothing changes and the exit status is 1.\n\nExamples:\n  \
+                            stackwiz dns sync --dry-run\n  \
                             */5 * * * * stackwiz dns sync >>/var/log/stackwiz-sync.log 2>&1"
     )]
     Sync(SyncArgs),
@@ -202,11 +206,8 @@ pub fn run(ctx: &Ctx, cmd: DnsCommand, json: bool) -> Result<()> {
         }
         DnsCommand::Delete(a) => delete(ctx, a, json),
         DnsCommand::Sync(a) => {
-            let report = if a.domains.is_empty() {
-                ops::sync_stacks(&ctx.cfg, a.dry_run)?
-            } else {
-                ops::sync(&ctx.cfg, a.dry_run, &a.domains)?
-            };
+            let domains = (!a.domains.is_empty()).then_some(a.domains.as_slice());
+            let report = ops::sync(ctx, a.dry_run, domains)?;
             emit(json, &report)
         }
     }

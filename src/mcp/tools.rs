@@ -372,7 +372,7 @@ fn delete_dns_record(ctx: &Ctx, args: Value) -> Result<Value, Error> {
 
 fn sync_dns(ctx: &Ctx, args: Value) -> Result<Value, Error> {
     let DryRunArgs { dry_run } = arguments(args)?;
-    report(dns::sync_stacks(&ctx.cfg, dry_run)?)
+    report(dns::sync_stacks(ctx, dry_run)?)
 }
 
 /// The last `max` bytes of `text`, from a line start, saying how much was left out.
