@@ -36,6 +36,13 @@ fn create(name: &str, extra: &[&str]) -> Vec<String> {
     v
 }
 
+/// `--json create NAME --image nginx --port 80 EXTRA...`: docker's output captured.
+fn json_create(name: &str, extra: &[&str]) -> Vec<String> {
+    let mut v = vec!["--json".to_string()];
+    v.extend(create(name, extra));
+    v
+}
+
 /// `create app --image nginx --port 80 --domain DOMAIN`
 fn with_domain(domain: &str) -> Vec<String> {
     create("app", &[&format!("--domain={domain}")])
@@ -346,7 +353,7 @@ fn operational_failures_say_what_was_done_and_touch_nothing_else() {
                 "services: {}\n",
             );
         }),
-        cli("create and start without engine keeps the stack", &create("app", &["--start"]), FailsKeeping("stack app was created", "app"))
+        cli("create and start without engine keeps the stack", &json_create("app", &["--start"]), FailsKeeping("stack app was created", "app"))
             .after(|_, out| {
                 if out.stderr.contains("stackwiz start app") {
                     Ok(())
@@ -355,8 +362,8 @@ fn operational_failures_say_what_was_done_and_touch_nothing_else() {
                 }
             }),
         cli("create with dns and cloudflare down keeps the stack", &create("app", &["--domain", "app.example.com", "--dns"]), FailsKeeping("stack app was created", "app")),
-        cli("create with dns and start both failing", &create("app", &["--domain", "app.example.com", "--dns", "--start"]), FailsKeeping("stack app was created", "app")),
-        cli("start error quoting an env value is scrubbed", &create("app", &["--env", &format!("PW={SECRET}"), "--start"]), FailsKeeping("stack app was created", "app"))
+        cli("create with dns and start both failing", &json_create("app", &["--domain", "app.example.com", "--dns", "--start"]), FailsKeeping("stack app was created", "app")),
+        cli("start error quoting an env value is scrubbed", &json_create("app", &["--env", &format!("PW={SECRET}"), "--start"]), FailsKeeping("stack app was created", "app"))
             .env("FAKE_DOCKER_UP_LEAK", SECRET)
             .secret(SECRET),
         cli("dns create wildcard", &["dns", "create", "*.example.com", "--value", "1.1.1.1"], Fails("")),
@@ -364,6 +371,20 @@ fn operational_failures_say_what_was_done_and_touch_nothing_else() {
         cli("dns list zone traversal", &["dns", "list", "--zone", "../../x"], Invalid("invalid zone")),
         cli("dns value with newline", &["dns", "create", "a.example.com", "--type", "A", "--value", "1.1.1.1\nx"], Invalid("")),
         cli("ip with every service down", &["ip"], Fails("")),
+        // The same over MCP, where every child's output is captured.
+        tool("mcp create with a secret value", "create_stack", json!({"name": "app", "image": "nginx", "port": 80, "environment": {"PW": SECRET}}), Answered)
+            .keeps("app")
+            .secret(SECRET),
+        tool("mcp validate with a secret value", "validate_stack", json!({"name": "app", "image": "nginx", "port": 80, "environment": {"PW": SECRET}}), Answered)
+            .secret(SECRET),
+        tool("mcp create and start quoting a secret", "create_stack", json!({"name": "app", "image": "nginx", "port": 80, "auto_start": true, "environment": {"PW": SECRET}}), ToolError("stack app was created"))
+            .keeps("app")
+            .env("FAKE_DOCKER_UP_LEAK", SECRET)
+            .secret(SECRET),
+        tool("mcp start quoting the env of keep", "start_stack", json!({"name": KEEP}), ToolError("invalid hostPort"))
+            .env("FAKE_DOCKER_UP_LEAK", ENV_SECRET),
+        tool("mcp logs without engine", "get_stack_logs", json!({"name": KEEP, "since": "$(id)"}), ToolError(engine)),
+        tool("mcp remove without engine keeps the stack", "remove_stack", json!({"name": KEEP, "confirm": true, "purge": true, "volumes": true}), ToolError(engine)),
     ];
     hostile_lab::run_all(cases);
 }
@@ -880,6 +901,14 @@ fn known_bugs() -> Vec<(Case, &'static str)> {
             "`stackwiz start keep` on a terminal passes docker's stderr through unscrubbed: \
              `invalid hostPort: <value of PASSWORD in keep/.env>` is printed; scrub it as the \
              captured (--json) path does (src/docker.rs runner, issue 8 Secrets)",
+        ),
+        (
+            cli("create and start on a terminal quoting an env value", &create("app", &["--env", &format!("PW={SECRET}"), "--start"]), FailsKeeping("stack app was created", "app"))
+                .env("FAKE_DOCKER_UP_LEAK", SECRET)
+                .secret(SECRET)
+                .passthrough(),
+            "the same for `create app --env PW=<secret> --start` on a terminal: Compose's \
+             `invalid hostPort: <secret>` reaches stderr as is (src/docker.rs runner)",
         ),
         (
             hostile_lab::mcp("uri symlinked stack", "resources/read", json!({"uri": "stack://link/compose"}), RpcError(-32002))

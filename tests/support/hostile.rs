@@ -35,8 +35,9 @@ pub const SECRET: &str = "case-secret-HOSTILE-p0Lk3";
 /// The stack every lab starts with.
 pub const KEEP: &str = "keep";
 
-/// The fake docker: `compose version` and `compose ... config -q` succeed (so user templates
-/// pass the Compose check), everything else fails as an engine that is not there would.
+/// The fake docker: `compose version`, `compose ... config -q` (so user templates pass the
+/// Compose check) and the proxy network's checks succeed, so commands reach their real docker
+/// call; that and everything else fails as an engine that is not there would.
 /// `FAKE_DOCKER_LEAK` makes `config -q` fail quoting that text, as Compose quotes `.env`
 /// values in its errors; `FAKE_DOCKER_UP_LEAK` does the same for `up`. Each call is logged,
 /// one line per call.
@@ -49,6 +50,8 @@ case " $* " in
       echo "services.app.ports: invalid hostPort: $FAKE_DOCKER_LEAK" >&2; exit 15
     fi
     exit 0;;
+  *" network ls "*) echo "traefik_proxy"; exit 0;;
+  *" network inspect "*|*" network create "*) exit 0;;
   *" up "*)
     if [ -n "$FAKE_DOCKER_UP_LEAK" ]; then
       echo "Error response from daemon: invalid hostPort: $FAKE_DOCKER_UP_LEAK" >&2; exit 1
@@ -314,6 +317,8 @@ pub struct Case {
     pub after: Option<After>,
     /// Docker's own output may pass through on stderr (terminal mode streams it).
     pub passthrough: bool,
+    /// A stack an MCP call may create (and must leave complete); see [`Case::keeps`].
+    pub keeps: Option<&'static str>,
 }
 
 /// `stackwiz ARGS`.
@@ -328,6 +333,7 @@ pub fn cli<S: Into<OsString> + Clone>(id: &str, args: &[S], expect: Expect) -> C
         setup: None,
         after: None,
         passthrough: false,
+        keeps: None,
     }
 }
 
@@ -363,6 +369,13 @@ impl Case {
     /// Let docker's streamed output through on stderr (lines that are not `error:`...).
     pub fn passthrough(mut self) -> Case {
         self.passthrough = true;
+        self
+    }
+
+    /// The stack folder NAME may be created (complete, and nothing else may change): for MCP
+    /// calls that create a stack.
+    pub fn keeps(mut self, name: &'static str) -> Case {
+        self.keeps = Some(name);
         self
     }
 
@@ -504,8 +517,12 @@ impl Case {
                 }
             }
         }
-        match &self.expect {
-            Expect::Creates(name) | Expect::FailsKeeping(_, name) => {
+        let new_stack = match &self.expect {
+            Expect::Creates(name) | Expect::FailsKeeping(_, name) => Some(*name),
+            _ => self.keeps,
+        };
+        match new_stack {
+            Some(name) => {
                 let own = Path::new("stacks").join(name);
                 for change in &changes {
                     let path = change.split_whitespace().nth(1).unwrap_or_default();
