@@ -16,6 +16,8 @@ mod support;
 #[path = "support/hostile.rs"]
 mod hostile_lab;
 
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStringExt;
 use std::os::unix::fs::PermissionsExt;
 
 use hostile_lab::{cli, tool, Case, Expect, Lab, ENV_SECRET, KEEP, SECRET};
@@ -140,6 +142,9 @@ fn hostile_stack_names_are_refused_before_anything_is_written() {
         cli("logs huge tail", &["logs", KEEP, "--tail", "99999999999"], Clap),
         cli("logs follow json", &["--json", "logs", KEEP, "--follow"], Invalid("--follow")),
         cli("unknown subcommand", &["frobnicate"], Clap),
+        cli("name not utf-8", &[OsString::from("create"), OsString::from_vec(b"a\xff".to_vec())], Clap),
+        cli("env not utf-8", &[OsString::from("create"), "app".into(), "--env".into(), OsString::from_vec(b"A=\xff".to_vec())], Clap),
+        cli("base dir flag not utf-8", &[OsString::from("--base-dir"), OsString::from_vec(b"/nonexistent/\xff".to_vec()), "list".into()], Succeeds),
         cli("unknown flag", &["list", "--frobnicate"], Clap),
     ]);
     hostile_lab::run_all(cases);
@@ -909,6 +914,14 @@ fn known_bugs() -> Vec<(Case, &'static str)> {
                 .passthrough(),
             "the same for `create app --env PW=<secret> --start` on a terminal: Compose's \
              `invalid hostPort: <secret>` reaches stderr as is (src/docker.rs runner)",
+        ),
+        (
+            cli("base dir env not utf-8", &["config"], Invalid("base_dir"))
+                .env("STACKWIZ_BASE_DIR", OsString::from_vec(b"/nonexistent/\xff".to_vec())),
+            "a non-UTF-8 STACKWIZ_BASE_DIR is silently dropped: `config` shows base_dir \
+             /srv/dockerdata (default), so every command works on the real default folder; \
+             refuse it (exit 2, naming the variable), as issue 8 asks (src/config.rs \
+             Env::from_process)",
         ),
         (
             hostile_lab::mcp("uri symlinked stack", "resources/read", json!({"uri": "stack://link/compose"}), RpcError(-32002))

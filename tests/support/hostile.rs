@@ -163,7 +163,13 @@ fn walk(root: &Path, dir: &Path, skip: &Path, out: &mut BTreeMap<PathBuf, String
         } else if ft.is_file() {
             let mut h = std::collections::hash_map::DefaultHasher::new();
             std::fs::read(&path).unwrap_or_default().hash(&mut h);
-            desc.push_str(&format!(" hash {:x}", h.finish()));
+            // The time too: a file rewritten with the same bytes was still written.
+            desc.push_str(&format!(
+                " hash {:x} mtime {}.{}",
+                h.finish(),
+                meta.mtime(),
+                meta.mtime_nsec()
+            ));
         } else if ft.is_dir() {
             walk(root, &path, skip, out);
         }
@@ -465,6 +471,14 @@ impl Case {
             }
         };
         let says = |needle: &str| error_lines.iter().any(|l| l.contains(needle));
+        // With --json a failure is also one JSON object on stdout, with the same exit code.
+        let json_flag = self.args.iter().any(|a| a == "--json");
+        if json_flag && out.code.is_some_and(|c| c != 0) && !matches!(self.expect, Expect::Clap) {
+            match serde_json::from_str::<Value>(&out.stdout) {
+                Ok(v) if v["ok"] == false && v["error"]["exit_code"] == out.code.unwrap() => {}
+                _ => problem("--json: stdout is not one {\"ok\":false,...} object".into()),
+            }
+        }
         match &self.expect {
             Expect::Clap => {
                 if out.code != Some(2) {
