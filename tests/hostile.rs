@@ -376,6 +376,25 @@ fn operational_failures_say_what_was_done_and_touch_nothing_else() {
         cli("dns list zone traversal", &["dns", "list", "--zone", "../../x"], Invalid("invalid zone")),
         cli("dns value with newline", &["dns", "create", "a.example.com", "--type", "A", "--value", "1.1.1.1\nx"], Invalid("")),
         cli("ip with every service down", &["ip"], Fails("")),
+        cli("init writes no template through a planted symlink", &["init"], Succeeds)
+            .allows("stacks/_templates")
+            .allows("stacks/_scripts")
+            .setup(|lab| {
+                let dir = lab.base().join("_templates");
+                std::fs::create_dir_all(&dir).unwrap();
+                std::os::unix::fs::symlink(lab.outside.join("new.txt"), dir.join("stack-template.yml")).unwrap();
+                std::os::unix::fs::symlink(lab.outside.join("victim.txt"), dir.join("env-template")).unwrap();
+            }),
+        cli("init writes nothing into a symlinked scripts folder", &["init"], Succeeds)
+            .allows("stacks/_templates")
+            .setup(|lab| {
+                std::os::unix::fs::symlink(&lab.outside, lab.base().join("_scripts")).unwrap();
+            }),
+        cli("init with a base dir that is a file", &["init"], Fails(""))
+            .setup(|lab| {
+                let file = lab.outside.join("victim.txt");
+                lab.env.set("STACKWIZ_BASE_DIR", file);
+            }),
         // The same over MCP, where every child's output is captured.
         tool("mcp create with a secret value", "create_stack", json!({"name": "app", "image": "nginx", "port": 80, "environment": {"PW": SECRET}}), Answered)
             .keeps("app")
@@ -827,6 +846,19 @@ fn hostile_mcp_arguments_are_tool_errors_the_model_can_read() {
         tool("mcp dns name traversal", "create_dns_record", json!({"subdomain": "../x", "value": "1.1.1.1"}), ToolError("invalid name")),
         tool("mcp dns delete traversal", "delete_dns_record", json!({"subdomain": "../../x", "confirm": true}), ToolError("")),
         tool("mcp dns sync string", "sync_dns", json!({"dry_run": "no"}), ToolError(args)),
+        tool("mcp templates with a fifo do not hang", "list_templates", json!({}), ToolError("not a regular file"))
+            .setup(|lab| {
+                let path = lab.templates().join("x-template.yml");
+                rustix::fs::mkfifoat(rustix::fs::CWD, &path, rustix::fs::Mode::from_raw_mode(0o600)).unwrap();
+            }),
+        tool("mcp validate a type whose template loops forever", "validate_stack", json!({"name": "app", "type": "x"}), Answered)
+            .setup(|lab| {
+                let endless = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}\n";
+                write(&lab.templates().join("x-template.yml"), endless);
+            })
+            .after(|_, out| {
+                if out.stdout.contains("too many steps") { Ok(()) } else { Err("no `too many steps` problem".into()) }
+            }),
         tool("mcp unknown tool", "../x", json!({}), RpcError(-32602)),
         tool("mcp huge tool name", &"x".repeat(1 << 20), json!({}), RpcError(-32602)),
         hostile_lab::mcp("mcp arguments null", "tools/call", json!({"name": "list_stacks", "arguments": null}), Answered),
@@ -862,6 +894,18 @@ fn hostile_resource_uris_name_no_resource_and_never_a_stack_env() {
         read("uri other scheme", json!("http://127.0.0.1:9/")),
         read("uri 1 MB", json!(format!("stack://{}/compose", "a".repeat(1 << 20)))),
         read("uri missing stack", json!("stack://ghost/compose")),
+        // A template's env file is served with it: a symlink there must not serve a stack's .env.
+        hostile_lab::mcp("uri template with a symlinked env file", "resources/read", json!({"uri": "template://x"}), RpcError(-32603))
+            .setup(|lab| {
+                let dir = lab.templates();
+                write(&dir.join("x-template.yml"), "services: {}\n");
+                std::os::unix::fs::symlink(lab.base().join("keep/.env"), dir.join("x-env-template")).unwrap();
+            }),
+        hostile_lab::mcp("uri template that is a fifo", "resources/read", json!({"uri": "template://x"}), RpcError(-32603))
+            .setup(|lab| {
+                let path = lab.templates().join("x-template.yml");
+                rustix::fs::mkfifoat(rustix::fs::CWD, &path, rustix::fs::Mode::from_raw_mode(0o600)).unwrap();
+            }),
         hostile_lab::mcp("uri number", "resources/read", json!({"uri": 5}), RpcError(-32602)),
         hostile_lab::mcp("uri missing", "resources/read", json!({}), RpcError(-32602)),
     ];

@@ -325,6 +325,8 @@ pub struct Case {
     pub passthrough: bool,
     /// A stack an MCP call may create (and must leave complete); see [`Case::keeps`].
     pub keeps: Option<&'static str>,
+    /// Folders (relative to the temp dir) where the command may create files.
+    pub allowed: Vec<PathBuf>,
 }
 
 /// `stackwiz ARGS`.
@@ -340,6 +342,7 @@ pub fn cli<S: Into<OsString> + Clone>(id: &str, args: &[S], expect: Expect) -> C
         after: None,
         passthrough: false,
         keeps: None,
+        allowed: Vec::new(),
     }
 }
 
@@ -382,6 +385,13 @@ impl Case {
     /// calls that create a stack.
     pub fn keeps(mut self, name: &'static str) -> Case {
         self.keeps = Some(name);
+        self
+    }
+
+    /// The command may create files under `rel` (relative to the temp dir, e.g.
+    /// `stacks/_templates` for `init`); nothing else may change.
+    pub fn allows(mut self, rel: &str) -> Case {
+        self.allowed.push(PathBuf::from(rel));
         self
     }
 
@@ -450,7 +460,15 @@ impl Case {
         if !leftovers.is_empty() {
             problem(format!("build folders left behind: {leftovers:?}"));
         }
-        let changes = diff(&before, &after);
+        let allowed = |change: &String| {
+            let path = change.split_whitespace().nth(1).unwrap_or_default();
+            change.starts_with("created ")
+                && self.allowed.iter().any(|a| Path::new(path).starts_with(a))
+        };
+        let changes: Vec<String> = diff(&before, &after)
+            .into_iter()
+            .filter(|c| !allowed(c))
+            .collect();
         let error_lines: Vec<&str> = out
             .stderr
             .lines()
