@@ -18,7 +18,6 @@ mod hostile_lab;
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
-use std::os::unix::fs::PermissionsExt;
 
 use hostile_lab::{cli, tool, Case, Expect, Lab, ENV_SECRET, KEEP, SECRET};
 use serde_json::json;
@@ -738,11 +737,6 @@ fn hostile_user_templates_fail_cleanly_and_trusted_ones_render_as_written() {
                     &format!("# {}\nservices: {{}}\n", "x".repeat(20 << 20)),
                 );
             }),
-        cli("template unreadable", &["templates"], Succeeds).setup(|lab| {
-            let path = lab.templates().join("x-template.yml");
-            write(&path, "services: {}\n");
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o000)).unwrap();
-        }),
         cli("template bad type file names are ignored", &["templates"], Succeeds)
             .setup(|lab| {
                 let dir = lab.templates();
