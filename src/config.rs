@@ -1027,7 +1027,10 @@ mod tests {
         );
         let err = err.to_string();
         assert!(!err.contains('\n'), "{err}");
-        assert!(err.contains("line 1: string values must be quoted"), "{err}");
+        assert!(
+            err.contains("line 1: string values must be quoted"),
+            "{err}"
+        );
     }
 
     #[test]
