@@ -242,18 +242,49 @@ pub fn run(lab: &Lab, args: &[OsString], envs: &[(String, OsString)], stdin: &[u
     let pid = child.id();
     let mut input = child.stdin.take().unwrap();
     let stdin = stdin.to_vec();
+    // The MCP server cancels what is still running when its input ends (as a client's
+    // shutdown asks), so an MCP conversation keeps stdin open until every request that
+    // carries an id has its reply (or the case times out).
+    let awaited = requests_with_ids(&stdin);
+    let lines = std::sync::Arc::new((std::sync::Mutex::new(0usize), std::sync::Condvar::new()));
+    let seen = lines.clone();
     let writer = std::thread::spawn(move || {
         let _ = input.write_all(&stdin);
+        let (count, changed) = &*seen;
+        let guard = count.lock().unwrap();
+        let _ = changed.wait_timeout_while(guard, TIMEOUT, |n| *n < awaited);
+        drop(input);
     });
-    let reader = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = pipe.read_to_end(&mut buf);
-            String::from_utf8_lossy(&buf).into_owned()
-        })
-    };
-    let out = reader(Box::new(child.stdout.take().unwrap()));
-    let err = reader(Box::new(child.stderr.take().unwrap()));
+    let reader =
+        |mut pipe: Box<dyn Read + Send>,
+         lines: Option<std::sync::Arc<(std::sync::Mutex<usize>, std::sync::Condvar)>>| {
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 8192];
+                loop {
+                    match pipe.read(&mut chunk) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => {
+                            buf.extend_from_slice(&chunk[..n]);
+                            if let Some(lines) = &lines {
+                                let (count, changed) = &**lines;
+                                *count.lock().unwrap() =
+                                    buf.iter().filter(|b| **b == b'\n').count();
+                                changed.notify_all();
+                            }
+                        }
+                    }
+                }
+                if let Some(lines) = &lines {
+                    // Output is over: no more replies will come; let the writer go.
+                    *lines.0.lock().unwrap() = usize::MAX;
+                    lines.1.notify_all();
+                }
+                String::from_utf8_lossy(&buf).into_owned()
+            })
+        };
+    let out = reader(Box::new(child.stdout.take().unwrap()), Some(lines));
+    let err = reader(Box::new(child.stderr.take().unwrap()), None);
     let deadline = Instant::now() + TIMEOUT;
     let mut timed_out = false;
     let status = loop {
@@ -280,6 +311,15 @@ pub fn run(lab: &Lab, args: &[OsString], envs: &[(String, OsString)], stdin: &[u
         stderr: err.join().unwrap(),
         timed_out,
     }
+}
+
+/// How many replies a stdin of JSON-RPC lines asks for: one per request with an id.
+fn requests_with_ids(stdin: &[u8]) -> usize {
+    stdin
+        .split(|b| *b == b'\n')
+        .filter_map(|line| serde_json::from_slice::<Value>(line).ok())
+        .filter(|v| v.get("id").is_some() && v.get("method").is_some())
+        .count()
 }
 
 /// What a case must come to.
