@@ -7,6 +7,7 @@ pub mod cloudflare;
 pub mod config;
 pub mod docker;
 pub mod envfile;
+pub mod files;
 pub mod error;
 pub mod http;
 pub mod ip;
