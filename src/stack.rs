@@ -744,3 +744,34 @@ pub fn utc_stamp() -> String {
         rem % 60
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_build_folder_whose_owner_is_gone_is_abandoned_at_once() {
+        let me = owner_tag();
+        assert_eq!(me.split('.').count(), 3, "{me}");
+        let ns = pid_namespace().unwrap();
+        let young = Some(Duration::from_secs(5));
+        let old = Some(Duration::from_secs(7200));
+        // Ours, still running: kept.
+        assert!(!abandoned(&format!("{TMP_PREFIX}web-{me}-1"), old));
+        // A PID of this namespace that runs no process (PIDs stop at 2^22): swept at once.
+        let gone = format!("{TMP_PREFIX}web-4194305.12345.{ns}-1");
+        assert!(abandoned(&gone, young));
+        // Our PID, but another start time: the PID was reused, the owner is gone.
+        let reused = format!("{TMP_PREFIX}a-b-{}.1.{ns}-1", std::process::id());
+        assert!(abandoned(&reused, young));
+        // Another PID namespace, or the old PID-only names: only after an hour.
+        let foreign = format!("{TMP_PREFIX}web-4194305.12345.{}-1", ns + 1);
+        assert!(!abandoned(&foreign, young));
+        assert!(abandoned(&foreign, old));
+        assert!(!abandoned(&format!("{TMP_PREFIX}web-4194305-1"), young));
+        assert!(abandoned(&format!("{TMP_PREFIX}web-4194305-1"), old));
+        assert!(!abandoned(&format!("{TMP_PREFIX}web-{}-1", std::process::id()), old));
+        assert!(!abandoned("web", old));
+    }
+}

@@ -585,8 +585,9 @@ fn follow_shows_new_lines(lab: &Lab, name: &str) {
         child.try_wait().unwrap().is_none(),
         "logs --follow must keep running"
     );
-    // SAFETY: kill(2) on the process group we created for the child.
-    unsafe { libc::kill(-(child.id() as i32), libc::SIGTERM) };
+    // The process group we created for the child.
+    let group = rustix::process::Pid::from_raw(child.id() as i32).expect("a child's pid");
+    let _ = rustix::process::kill_process_group(group, rustix::process::Signal::TERM);
     child.wait().unwrap();
 }
 
