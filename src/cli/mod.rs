@@ -407,6 +407,7 @@ fn prompt(question: &str, default: Option<&str>) -> Result<String> {
     }
     .and_then(|()| err.flush())
     .map_err(|e| Error::io("write", "stderr", e))?;
+    drop(err);
     let mut line = String::new();
     let n = std::io::stdin()
         .lock()

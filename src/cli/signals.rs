@@ -29,7 +29,8 @@ pub fn install() {
             if let Some(signal) = signals.forever().next() {
                 crate::stack::abandon_builds();
                 if restore_terminal() {
-                    eprintln!();
+                    // Not `eprintln!`: the main thread may hold stderr's lock at a prompt.
+                    let _ = rustix::io::write(std::io::stderr(), b"\n");
                 }
                 std::process::exit(128 + signal);
             }
