@@ -928,8 +928,7 @@ mod tests {
             ("HOME".into(), std::ffi::OsString::from("/root")),
             ("STACKWIZ_BASE_DIR".into(), bad.clone()),
         ];
-        let e = super::refuse_non_utf8(vars.into_iter(), &super::Overrides::default())
-            .unwrap_err();
+        let e = super::refuse_non_utf8(vars.into_iter(), &super::Overrides::default()).unwrap_err();
         assert_eq!(e.exit_code(), 2);
         assert_eq!(
             e.to_string(),

@@ -278,8 +278,7 @@ pub fn rename_noreplace(
     to: &Dir,
     to_name: &str,
 ) -> std::result::Result<(), RenameError> {
-    match rustix::fs::renameat_with(&from.fd, from_name, &to.fd, to_name, RenameFlags::NOREPLACE)
-    {
+    match rustix::fs::renameat_with(&from.fd, from_name, &to.fd, to_name, RenameFlags::NOREPLACE) {
         Ok(()) => Ok(()),
         Err(Errno::EXIST | Errno::NOTEMPTY) => Err(RenameError::Exists),
         Err(Errno::INVAL | Errno::NOSYS) => move_entries(from, from_name, to, to_name),
@@ -404,7 +403,10 @@ mod tests {
         rename_noreplace(&d, "a", &d, "c").unwrap();
         assert!(t.path().join("c").is_dir());
         // The fallback for filesystems without RENAME_NOREPLACE.
-        d.sub("c").unwrap().create_file("f", b"1", 0o600, None).unwrap();
+        d.sub("c")
+            .unwrap()
+            .create_file("f", b"1", 0o600, None)
+            .unwrap();
         move_entries(&d, "c", &d, "e").unwrap();
         assert_eq!(std::fs::read_to_string(t.path().join("e/f")).unwrap(), "1");
         assert!(!t.path().join("c").exists());

@@ -256,7 +256,11 @@ pub fn with_scratch_copy<T>(
     let result = build
         .dir
         .create_file(COMPOSE_FILE, plan.compose.as_bytes(), 0o600, None)
-        .and_then(|()| build.dir.create_file(ENV_FILE, plan.env.as_bytes(), 0o600, None))
+        .and_then(|()| {
+            build
+                .dir
+                .create_file(ENV_FILE, plan.env.as_bytes(), 0o600, None)
+        })
         .and_then(|()| check(&build.path));
     drop(build);
     result
@@ -525,10 +529,7 @@ pub fn scan(cfg: &Config) -> Result<Vec<StackMeta>> {
         if base.kind(&name).ok().flatten() != Some(FileType::Directory) {
             continue;
         }
-        let Ok(text) = base
-            .sub(&name)
-            .and_then(|d| d.read_to_string(COMPOSE_FILE))
-        else {
+        let Ok(text) = base.sub(&name).and_then(|d| d.read_to_string(COMPOSE_FILE)) else {
             continue;
         };
         stacks.push(read_meta(&name, &base.join(&name), &text));
@@ -700,11 +701,7 @@ pub fn trash(trash: &Trash, stack: &StackMeta) -> Result<PathBuf> {
             Ok(()) => return Ok(trash.dir.join(&name)),
             Err(RenameError::Exists) => continue,
             Err(RenameError::Other(e)) => {
-                return Err(Error::io(
-                    "move the stack to",
-                    trash.dir.join(&name),
-                    e,
-                ))
+                return Err(Error::io("move the stack to", trash.dir.join(&name), e))
             }
         }
     }
@@ -771,7 +768,10 @@ mod tests {
         assert!(abandoned(&foreign, old));
         assert!(!abandoned(&format!("{TMP_PREFIX}web-4194305-1"), young));
         assert!(abandoned(&format!("{TMP_PREFIX}web-4194305-1"), old));
-        assert!(!abandoned(&format!("{TMP_PREFIX}web-{}-1", std::process::id()), old));
+        assert!(!abandoned(
+            &format!("{TMP_PREFIX}web-{}-1", std::process::id()),
+            old
+        ));
         assert!(!abandoned("web", old));
     }
 }

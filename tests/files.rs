@@ -116,7 +116,11 @@ fn a_racer_swapping_the_new_env_for_a_symlink_never_reaches_the_victim() {
             let mut swaps = 0;
             while !stop.load(Ordering::Relaxed) {
                 for entry in std::fs::read_dir(&base).unwrap().flatten() {
-                    if !entry.file_name().to_string_lossy().starts_with(BUILD_PREFIX) {
+                    if !entry
+                        .file_name()
+                        .to_string_lossy()
+                        .starts_with(BUILD_PREFIX)
+                    {
                         continue;
                     }
                     let dotenv = entry.path().join(".env");
@@ -133,7 +137,14 @@ fn a_racer_swapping_the_new_env_for_a_symlink_never_reaches_the_victim() {
     let mut created = 0;
     for i in 0..100 {
         let out = env
-            .cmd(["create", &format!("s{i}"), "--image", "nginx", "--port", "80"])
+            .cmd([
+                "create",
+                &format!("s{i}"),
+                "--image",
+                "nginx",
+                "--port",
+                "80",
+            ])
             .env("STACKWIZ_DEFAULT_USER", "nobody")
             .env("STACKWIZ_DEFAULT_GROUP", "nogroup")
             .output();
@@ -196,8 +207,10 @@ fn a_trash_that_is_a_file_is_refused_before_any_container_goes_down() {
         .env("STACKWIZ_DOCKER", &docker)
         .fails(1);
     assert!(
-        out.stderr
-            .starts_with(&format!("error: cannot open folder {}", env.base.join(".trash").display())),
+        out.stderr.starts_with(&format!(
+            "error: cannot open folder {}",
+            env.base.join(".trash").display()
+        )),
         "{out}"
     );
     assert_eq!(out.stderr.lines().count(), 1, "{out}");
@@ -330,9 +343,11 @@ fn held_create(env: &TestEnv) -> (Child, u32) {
         .spawn()
         .unwrap();
     let held = env.path("held");
-    wait_for("the create to reach its Compose check", Duration::from_secs(30), || {
-        held.exists()
-    });
+    wait_for(
+        "the create to reach its Compose check",
+        Duration::from_secs(30),
+        || held.exists(),
+    );
     let sleeper: u32 = std::fs::read_to_string(&held)
         .unwrap()
         .trim()
@@ -420,10 +435,7 @@ print("exit:", rc)
 print("echo after:", "on" if echo else "off")
 "#;
     let out = env
-        .program(
-            "python3",
-            ["-c", script, env!("CARGO_BIN_EXE_stackwiz")],
-        )
+        .program("python3", ["-c", script, env!("CARGO_BIN_EXE_stackwiz")])
         .ok();
     assert!(out.stdout.contains("echo at the prompt: off"), "{out}");
     assert!(out.stdout.contains("exit: 130"), "{out}");
@@ -439,10 +451,7 @@ fn a_base_dir_that_is_not_utf8_is_refused_not_replaced_by_the_default() {
     use std::os::unix::ffi::OsStrExt;
     let env = TestEnv::new();
     let bad = std::ffi::OsStr::from_bytes(b"/tmp/st\xffcks");
-    let out = env
-        .cmd(["list"])
-        .env("STACKWIZ_BASE_DIR", bad)
-        .fails(2);
+    let out = env.cmd(["list"]).env("STACKWIZ_BASE_DIR", bad).fails(2);
     assert_eq!(
         out.stderr,
         "error: invalid STACKWIZ_BASE_DIR: `/tmp/st\\u{fffd}cks` is not valid UTF-8; stackwiz \
@@ -451,6 +460,9 @@ fn a_base_dir_that_is_not_utf8_is_refused_not_replaced_by_the_default() {
     let mut args = vec![std::ffi::OsStr::new("--base-dir"), bad];
     args.push(std::ffi::OsStr::new("list"));
     let out = env.cmd(args).fails(2);
-    assert!(out.stderr.starts_with("error: invalid --base-dir: "), "{out}");
+    assert!(
+        out.stderr.starts_with("error: invalid --base-dir: "),
+        "{out}"
+    );
     assert_eq!(out.stderr.lines().count(), 1, "{out}");
 }

@@ -1565,7 +1565,11 @@ struct Volumes(Vec<String>);
 
 impl Drop for Volumes {
     fn drop(&mut self) {
-        engine(["volume", "rm", "-f"].into_iter().chain(self.0.iter().map(String::as_str)));
+        engine(
+            ["volume", "rm", "-f"]
+                .into_iter()
+                .chain(self.0.iter().map(String::as_str)),
+        );
     }
 }
 
@@ -1594,16 +1598,11 @@ fn removing_an_orphan_touches_only_its_own_compose_project_and_its_volumes() {
     );
     let unrelated = env.path(&format!("elsewhere/{name}/docker-compose.yml"));
     write(&unrelated, &compose_with_volume(&lab.name("other")));
-    for (p, file) in [(&project, folder.join("docker-compose.yml")), (&name, unrelated)] {
-        engine_ok([
-            "compose",
-            "-p",
-            p,
-            "-f",
-            file.to_str().unwrap(),
-            "up",
-            "-d",
-        ]);
+    for (p, file) in [
+        (&project, folder.join("docker-compose.yml")),
+        (&name, unrelated),
+    ] {
+        engine_ok(["compose", "-p", p, "-f", file.to_str().unwrap(), "up", "-d"]);
     }
     std::fs::remove_dir_all(&folder).unwrap();
     let list = env.cmd(["list", "--json"]).ok().json();
@@ -1620,8 +1619,9 @@ fn removing_an_orphan_touches_only_its_own_compose_project_and_its_volumes() {
         "{out}"
     );
     assert!(
-        out.stderr
-            .contains(&format!("hint: remove them by their project name: stackwiz remove {project}")),
+        out.stderr.contains(&format!(
+            "hint: remove them by their project name: stackwiz remove {project}"
+        )),
         "{out}"
     );
     // By its project name: only that project goes, with its volume.
@@ -1631,14 +1631,26 @@ fn removing_an_orphan_touches_only_its_own_compose_project_and_its_volumes() {
         "{out}"
     );
     assert!(project_containers(&project).is_empty());
-    assert_ne!(engine(["volume", "inspect", &format!("{project}_data")]).code, 0);
+    assert_ne!(
+        engine(["volume", "inspect", &format!("{project}_data")]).code,
+        0
+    );
     // The unrelated project is untouched: its container and its volume are still there.
     assert_eq!(project_containers(&name).len(), 1);
-    assert_eq!(engine(["volume", "inspect", &format!("{name}_data")]).code, 0);
+    assert_eq!(
+        engine(["volume", "inspect", &format!("{name}_data")]).code,
+        0
+    );
     // And it is no orphan of ours: a remove by its name is refused.
     let out = env.cmd(["remove", &name, "--yes", "--volumes"]).fails(1);
-    assert!(out.stderr.contains("not found") || out.stderr.contains("no stack"), "{out}");
+    assert!(
+        out.stderr.contains("not found") || out.stderr.contains("no stack"),
+        "{out}"
+    );
     assert_eq!(project_containers(&name).len(), 1);
-    assert_eq!(engine(["volume", "inspect", &format!("{name}_data")]).code, 0);
+    assert_eq!(
+        engine(["volume", "inspect", &format!("{name}_data")]).code,
+        0
+    );
     engine(["compose", "-p", &name, "down", "-v"]);
 }

@@ -964,7 +964,10 @@ pub fn removable(ctx: &Ctx, name: &str) -> Result<Option<StackMeta>> {
                 ctx.cfg.base_dir.display(),
                 o.name
             ),
-            format!("remove them by their project name: stackwiz remove {}", o.name),
+            format!(
+                "remove them by their project name: stackwiz remove {}",
+                o.name
+            ),
         ));
     }
     Err(refused)
