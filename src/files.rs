@@ -98,13 +98,20 @@ impl Dir {
         Ok(dir)
     }
 
-    /// The folder `name`, created with mode `bits` if missing; an existing one is kept as it
-    /// is, but must be a real folder.
-    pub fn ensure_dir(&self, name: &str, bits: u32) -> Result<Dir> {
-        match rustix::fs::mkdirat(&self.fd, name, mode(bits)) {
-            Ok(()) | Err(Errno::EXIST) => self.sub(name),
-            Err(e) => Err(Error::io("create folder", self.join(name), e.into())),
-        }
+    /// The folder `name`, created with mode `bits` if missing (then the flag is true); an
+    /// existing one is kept as it is, but must be a real folder.
+    pub fn ensure_dir(&self, name: &str, bits: u32) -> Result<(Dir, bool)> {
+        let created = match rustix::fs::mkdirat(&self.fd, name, mode(bits)) {
+            Ok(()) => true,
+            Err(Errno::EXIST) => false,
+            Err(e) => return Err(Error::io("create folder", self.join(name), e.into())),
+        };
+        Ok((self.sub(name)?, created))
+    }
+
+    /// Remove the empty folder `name`.
+    pub fn remove_empty_dir(&self, name: &str) -> std::io::Result<()> {
+        rustix::fs::unlinkat(&self.fd, name, AtFlags::REMOVEDIR).map_err(Into::into)
     }
 
     pub fn set_mode(&self, bits: u32) -> Result<()> {

@@ -637,6 +637,18 @@ pub fn read_in(stack_dir: &Path, file: &str) -> Result<String> {
 pub struct Trash {
     base: Dir,
     dir: Dir,
+    /// Made by [`prepare_removal`]: removed again by [`Trash::discard`].
+    created: bool,
+}
+
+impl Trash {
+    /// The remove did not happen: take back the trash folder if it was made for it (and is
+    /// still empty), so a failure leaves nothing behind.
+    pub fn discard(self) {
+        if self.created {
+            let _ = self.base.remove_empty_dir(TRASH_DIR);
+        }
+    }
 }
 
 /// Get everything `trash` needs ready, so that a `remove` that would fail to move the
@@ -658,8 +670,20 @@ pub fn prepare_removal(cfg: &Config, stack: &StackMeta, purge: bool) -> Result<O
     if purge {
         return Ok(None);
     }
-    let dir = base.ensure_dir(TRASH_DIR, 0o700)?;
-    dir.set_mode(0o700)?;
+    let (dir, created) = base.ensure_dir(TRASH_DIR, 0o700)?;
+    let trash = Trash { base, dir, created };
+    let checked = check_trash(&trash, &folder, stack);
+    if checked.is_err() {
+        trash.discard();
+        return checked.map(|()| None);
+    }
+    Ok(Some(trash))
+}
+
+fn check_trash(trash: &Trash, folder: &Dir, stack: &StackMeta) -> Result<()> {
+    let dir = &trash.dir;
+    // Private, as it holds `.env` files; an existing trash of another owner is still usable.
+    let _ = dir.set_mode(0o700);
     if !dir.writable() {
         return Err(Error::Permission {
             message: format!(
@@ -686,7 +710,7 @@ pub fn prepare_removal(cfg: &Config, stack: &StackMeta, purge: bool) -> Result<O
             ),
         ));
     }
-    Ok(Some(Trash { base, dir }))
+    Ok(())
 }
 
 /// Move a stack folder to `{base_dir}/.trash/NAME-<UTC timestamp>`; returns the new path.

@@ -246,6 +246,7 @@ fn a_remove_that_fails_after_the_containers_went_down_says_what_was_done() {
     assert!(out.stderr.contains("stackwiz remove app --yes"), "{out}");
     assert!(calls(&env).contains("down"));
     assert!(away.join(".env").is_file(), "nothing may be lost");
+    assert!(!env.base.join(".trash").exists(), "the trash made for it is taken back");
 }
 
 #[test]

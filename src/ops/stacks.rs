@@ -1005,14 +1005,21 @@ pub fn remove(ctx: &Ctx, req: &RemoveRequest) -> Result<Removed> {
         });
     };
     let trash = stack::prepare_removal(&ctx.cfg, &meta, req.purge)?;
-    scrubbed(
+    let down = scrubbed(
         &meta.path,
         ctx.docker().down(&meta.name, &meta.path, req.volumes),
-    )?;
+    );
+    if let Err(e) = down {
+        trash.map(stack::Trash::discard);
+        return Err(e);
+    }
     let moved = match &trash {
         None => stack::purge(&meta).map(|()| None),
         Some(trash) => stack::trash(trash, &meta).map(Some),
     };
+    if moved.is_err() {
+        trash.map(stack::Trash::discard);
+    }
     let trashed_to = moved.map_err(|e| {
         let volumes = if req.volumes {
             " and its volumes removed"
