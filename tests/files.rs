@@ -219,6 +219,36 @@ fn a_trash_that_is_a_file_is_refused_before_any_container_goes_down() {
 }
 
 #[test]
+fn a_trash_on_another_filesystem_is_refused_before_any_container_goes_down() {
+    let env = TestEnv::new();
+    let docker = fake_docker(&env, "exit 0");
+    env.cmd(["create", "app", "--image", "nginx", "--port", "80"])
+        .ok();
+    let trash = env.base.join(".trash");
+    std::fs::create_dir(&trash).unwrap();
+    // A tmpfs mounted on the trash, in a mount namespace of its own (the test runs as root).
+    let script = format!(
+        "mount -t tmpfs none '{}' && exec '{}' remove app --yes",
+        trash.display(),
+        env!("CARGO_BIN_EXE_stackwiz")
+    );
+    let out = env
+        .program("unshare", ["-m", "sh", "-c", &script])
+        .env("STACKWIZ_DOCKER", &docker)
+        .fails(1);
+    assert!(
+        out.stderr.starts_with(&format!(
+            "error: {} is on another filesystem than {}, so the stack cannot be moved there\nhint: ",
+            trash.display(),
+            env.stack("app").display()
+        )),
+        "{out}"
+    );
+    assert!(!calls(&env).contains("down"), "{}", calls(&env));
+    assert!(env.stack("app").join(".env").is_file());
+}
+
+#[test]
 fn a_remove_that_fails_after_the_containers_went_down_says_what_was_done() {
     let env = TestEnv::new();
     // While the containers go down, the folder disappears from under stackwiz.
@@ -246,7 +276,10 @@ fn a_remove_that_fails_after_the_containers_went_down_says_what_was_done() {
     assert!(out.stderr.contains("stackwiz remove app --yes"), "{out}");
     assert!(calls(&env).contains("down"));
     assert!(away.join(".env").is_file(), "nothing may be lost");
-    assert!(!env.base.join(".trash").exists(), "the trash made for it is taken back");
+    assert!(
+        !env.base.join(".trash").exists(),
+        "the trash made for it is taken back"
+    );
 }
 
 #[test]
