@@ -1010,7 +1010,9 @@ pub fn remove(ctx: &Ctx, req: &RemoveRequest) -> Result<Removed> {
         ctx.docker().down(&meta.name, &meta.path, req.volumes),
     );
     if let Err(e) = down {
-        trash.map(stack::Trash::discard);
+        if let Some(t) = trash {
+            t.discard();
+        }
         return Err(e);
     }
     let moved = match &trash {
@@ -1018,7 +1020,9 @@ pub fn remove(ctx: &Ctx, req: &RemoveRequest) -> Result<Removed> {
         Some(trash) => stack::trash(trash, &meta).map(Some),
     };
     if moved.is_err() {
-        trash.map(stack::Trash::discard);
+        if let Some(t) = trash {
+            t.discard();
+        }
     }
     let trashed_to = moved.map_err(|e| {
         let volumes = if req.volumes {
