@@ -5,6 +5,11 @@
 //! one is built in a hidden temporary folder inside the base dir and moved into place with a
 //! no-replace rename: an existing stack is never touched, of concurrent creates exactly one
 //! wins, and a failure at any step leaves nothing behind. Nothing here talks to docker.
+//!
+//! Every file below the base dir is made and read through `files` (directory handles, no
+//! symlink followed). A build folder's name records its creator (PID, start time, PID
+//! namespace): SIGINT/SIGTERM remove the folders of this process ([`abandon_builds`]), and
+//! the next run sweeps one whose creator is gone ([`sweep_abandoned`]).
 
 use std::collections::BTreeMap;
 use std::fs;
