@@ -163,6 +163,7 @@ pub struct Config {
 impl Config {
     /// Resolve the configuration from the process environment.
     pub fn load(overrides: &Overrides) -> Result<Config> {
+        refuse_non_utf8(std::env::vars_os(), overrides)?;
         Config::resolve(overrides, &Env::from_process())
     }
 
@@ -883,8 +884,71 @@ fn strip_quotes(value: &str) -> &str {
     value
 }
 
+/// A setting that is not UTF-8 would be dropped by [`Env`] (and a folder flag mangled), and
+/// the default used in its place: a different base dir without a word. Refuse it instead.
+fn refuse_non_utf8(
+    vars: impl Iterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
+    overrides: &Overrides,
+) -> Result<()> {
+    let refuse = |name: &str, value: &std::ffi::OsStr| {
+        Error::invalid(
+            name,
+            format!(
+                "`{}` is not valid UTF-8; stackwiz does not guess what it means (use a UTF-8 \
+                 name)",
+                crate::validate::printable(&value.to_string_lossy())
+            ),
+        )
+    };
+    for (key, value) in vars {
+        let Some(key) = key.to_str() else { continue };
+        if (key.starts_with("STACKWIZ_") || key == "DOCKER_CONTEXT") && value.to_str().is_none() {
+            return Err(refuse(key, &value));
+        }
+    }
+    for (flag, path) in [
+        ("--config", &overrides.config),
+        ("--base-dir", &overrides.base_dir),
+        ("--templates-dir", &overrides.templates_dir),
+    ] {
+        if let Some(p) = path.as_ref().filter(|p| p.to_str().is_none()) {
+            return Err(refuse(flag, p.as_os_str()));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_setting_that_is_not_utf8_is_refused_not_replaced() {
+        use std::os::unix::ffi::OsStringExt;
+        let bad = std::ffi::OsString::from_vec(b"/srv/st\xffcks".to_vec());
+        let vars = vec![
+            ("HOME".into(), std::ffi::OsString::from("/root")),
+            ("STACKWIZ_BASE_DIR".into(), bad.clone()),
+        ];
+        let e = super::refuse_non_utf8(vars.into_iter(), &super::Overrides::default()).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert_eq!(
+            e.to_string(),
+            "invalid STACKWIZ_BASE_DIR: `/srv/st\\u{fffd}cks` is not valid UTF-8; stackwiz does not \
+             guess what it means (use a UTF-8 name)"
+        );
+        let flag = super::Overrides {
+            base_dir: Some(bad.into()),
+            ..Default::default()
+        };
+        let e = super::refuse_non_utf8(std::iter::empty(), &flag).unwrap_err();
+        assert!(e.to_string().starts_with("invalid --base-dir: "), "{e}");
+        // Other programs' variables are not ours to judge.
+        let other = vec![(
+            "LANGUAGE".into(),
+            std::ffi::OsString::from_vec(b"\xff".to_vec()),
+        )];
+        super::refuse_non_utf8(other.into_iter(), &super::Overrides::default()).unwrap();
+    }
+
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Env {

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
 pub mod dns;
+pub mod signals;
 
 use crate::config::{Config, Overrides};
 use crate::error::{Error, Result};
@@ -272,6 +273,7 @@ pub fn run(cli: Cli) -> Result<()> {
         _ => {}
     }
     let cfg = Config::load(&cli.overrides())?;
+    signals::install();
     for w in &cfg.warnings {
         // Not eprintln!: a closed stderr must not panic (`stackwiz mcp` runs under clients
         // that may not read it).
@@ -407,6 +409,7 @@ fn prompt(question: &str, default: Option<&str>) -> Result<String> {
     }
     .and_then(|()| err.flush())
     .map_err(|e| Error::io("write", "stderr", e))?;
+    drop(err);
     let mut line = String::new();
     let n = std::io::stdin()
         .lock()
@@ -536,21 +539,13 @@ fn ask_port(question: &str, default: Option<&str>) -> Result<Option<u32>> {
     }
 }
 
-/// Like [`prompt`], with the terminal's echo off so the answer is not shown.
+/// Like [`prompt`], with the terminal's echo off so the answer is not shown. The echo comes
+/// back when the answer is in, on an error, and on Ctrl-C (see [`signals`]).
 fn prompt_secret(question: &str) -> Result<String> {
-    use std::os::fd::AsRawFd;
-    let fd = std::io::stdin().as_raw_fd();
-    // SAFETY: termios is plain data; tcgetattr/tcsetattr only read and write it for `fd`.
-    let mut saved: libc::termios = unsafe { std::mem::zeroed() };
-    let have_tty = unsafe { libc::tcgetattr(fd, &mut saved) } == 0;
-    if have_tty {
-        let mut quiet = saved;
-        quiet.c_lflag &= !libc::ECHO;
-        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &quiet) };
-    }
+    let quiet = signals::EchoOff::new();
     let answer = prompt(&format!("{question} (not shown)"), None);
-    if have_tty {
-        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &saved) };
+    if quiet.active() {
+        drop(quiet);
         eprintln!();
     }
     answer

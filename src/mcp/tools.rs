@@ -464,10 +464,7 @@ fn read_resource(ctx: &Ctx, uri: &str) -> Result<Option<ResourceText>, Error> {
 }
 
 fn compose_text(ctx: &Ctx, name: &str) -> Result<String, Error> {
-    let path = stack::locate(&ctx.cfg, name)?
-        .path
-        .join(stack::COMPOSE_FILE);
-    std::fs::read_to_string(&path).map_err(|e| Error::io("read", path, e))
+    stack::read_compose(&ctx.cfg, name)
 }
 
 // ---------------------------------------------------------------------------------------

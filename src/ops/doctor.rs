@@ -2,9 +2,7 @@
 //! says ✓ or ✗ and, when it fails, the one command or setting that fixes it. `--fix` creates
 //! what can be created (the base dir, the network). The token's value is never shown.
 
-use std::ffi::CString;
 use std::fmt::Write as _;
-use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use serde::Serialize;
@@ -76,11 +74,7 @@ fn check(name: &str, required: bool, result: Result<String, (String, String)>) -
 }
 
 fn writable(path: &Path) -> bool {
-    let Ok(c) = CString::new(path.as_os_str().as_bytes()) else {
-        return false;
-    };
-    // SAFETY: a valid NUL-terminated path.
-    unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
+    rustix::fs::access(path, rustix::fs::Access::WRITE_OK).is_ok()
 }
 
 pub fn doctor(ctx: &Ctx, fix: bool) -> Doctor {

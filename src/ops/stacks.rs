@@ -240,7 +240,7 @@ fn create_step(req: &CreateRequest) -> Step {
 /// Hide the stack's `.env` values in an error from docker or Compose about it.
 fn scrubbed<T>(dir: &std::path::Path, result: Result<T>) -> Result<T> {
     result.map_err(|e| {
-        let env = std::fs::read_to_string(dir.join(stack::ENV_FILE)).unwrap_or_default();
+        let env = stack::read_in(dir, stack::ENV_FILE).unwrap_or_default();
         e.scrub(&|text| envfile::scrub(text, &env))
     })
 }
@@ -582,6 +582,7 @@ fn stack_state<'a>(states: impl Iterator<Item = (&'a str, u32)>) -> &'static str
 /// Every stack with its state, from a single `docker compose ls` call.
 pub fn list(ctx: &Ctx) -> Result<List> {
     let cfg = &ctx.cfg;
+    stack::sweep_abandoned(&cfg.base_dir);
     let stacks = stack::scan(cfg)?;
     let (projects, warning) = match ctx.docker().projects() {
         Ok(p) => (Some(p), None),
@@ -591,12 +592,23 @@ pub fn list(ctx: &Ctx) -> Result<List> {
         .base_dir
         .canonicalize()
         .unwrap_or_else(|_| cfg.base_dir.clone());
-    // The folder name of a project whose compose file lies directly in a folder of the base dir.
+    // The folder of a project whose compose files all lie directly in one folder of the base
+    // dir: only such a project is a stack's (or an orphan). A project that also has files
+    // elsewhere shares its name with something that is not ours.
     let in_base = |files: &str| -> Option<String> {
-        let first = files.split(',').next()?;
-        let dir = std::path::Path::new(first).parent()?;
-        (dir.parent()? == base || dir.parent()? == cfg.base_dir)
-            .then(|| dir.file_name()?.to_str().map(String::from))?
+        let mut folder: Option<String> = None;
+        for file in files.split(',') {
+            let dir = std::path::Path::new(file).parent()?;
+            if dir.parent()? != base && dir.parent()? != cfg.base_dir {
+                return None;
+            }
+            let name = dir.file_name()?.to_str()?;
+            match &folder {
+                Some(f) if f != name => return None,
+                _ => folder = Some(name.to_string()),
+            }
+        }
+        folder
     };
     // One pass over the projects, then one lookup per stack: hundreds of each stay cheap.
     let mut by_folder: std::collections::HashMap<String, &crate::docker::Project> =
@@ -757,7 +769,7 @@ fn start_with(
     path: &std::path::Path,
 ) -> Result<(bool, String)> {
     docker.compose_kind()?;
-    let compose = std::fs::read_to_string(path.join(stack::COMPOSE_FILE)).unwrap_or_default();
+    let compose = stack::read_in(path, stack::COMPOSE_FILE)?;
     let created = if names_network(&compose, &ctx.cfg.network) {
         docker.ensure_network(&ctx.cfg.network)?
     } else {
@@ -924,28 +936,63 @@ impl Report for Removed {
 
 /// What `remove NAME` would act on: a stack folder, or an orphan (containers whose folder is
 /// gone). Anything else is refused before anyone is asked to confirm.
+///
+/// An orphan is addressed by its Compose project name only, and only a project whose compose
+/// files all lay in one folder of the base dir is one: a project of the same name elsewhere
+/// on the engine is never touched. Compose allows names that stack names do not (`a_b`), so
+/// such a name is looked up among the orphans before it is refused.
 pub fn removable(ctx: &Ctx, name: &str) -> Result<Option<StackMeta>> {
-    match stack::locate(&ctx.cfg, name) {
-        Ok(meta) => Ok(Some(meta)),
-        Err(e @ Error::StackNotFound { .. }) => {
-            let orphan = list(ctx)?
-                .orphans
-                .iter()
-                .any(|o| o.name == name || o.path.ends_with(name));
-            if orphan {
-                Ok(None)
-            } else {
-                Err(e)
-            }
-        }
-        Err(e) => Err(e),
+    let refused = match stack::locate(&ctx.cfg, name) {
+        Ok(meta) => return Ok(Some(meta)),
+        Err(e @ Error::StackNotFound { .. }) => e,
+        Err(e @ Error::Invalid { .. }) if is_project_name(name) => e,
+        Err(e) => return Err(e),
+    };
+    let orphans = list(ctx)?.orphans;
+    if orphans.iter().any(|o| o.name == name) {
+        return Ok(None);
     }
+    // The folder was NAME, but Compose knows the project by another name: say which.
+    if let Some(o) = orphans
+        .iter()
+        .find(|o| o.path.file_name().is_some_and(|f| f == name))
+    {
+        return Err(Error::with_hint(
+            format!(
+                "no stack {name} in {}; the containers from its folder belong to the Compose \
+                 project {}",
+                ctx.cfg.base_dir.display(),
+                o.name
+            ),
+            format!(
+                "remove them by their project name: stackwiz remove {}",
+                o.name
+            ),
+        ));
+    }
+    Err(refused)
+}
+
+/// A Compose project name: lowercase letters, digits, `_` and `-`, starting with a letter or
+/// digit.
+fn is_project_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    !b.is_empty()
+        && b.len() <= 255
+        && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'_' | b'-'))
 }
 
 /// Take a stack down and move its folder to the trash (or delete it with `purge`), then
 /// delete the DNS records it owns. An orphan's containers are taken down. The caller has
 /// already obtained confirmation.
+///
+/// Everything that can be checked is checked before a container is touched (the trash can
+/// be made, is a real folder on the stack's filesystem, the base dir may be changed); what
+/// still fails after the containers went down says what was done.
 pub fn remove(ctx: &Ctx, req: &RemoveRequest) -> Result<Removed> {
+    stack::sweep_abandoned(&ctx.cfg.base_dir);
     let Some(meta) = removable(ctx, &req.name)? else {
         ctx.docker().down_orphan(&req.name, req.volumes)?;
         return Ok(Removed {
@@ -957,16 +1004,55 @@ pub fn remove(ctx: &Ctx, req: &RemoveRequest) -> Result<Removed> {
             orphan: true,
         });
     };
-    scrubbed(
+    let trash = stack::prepare_removal(&ctx.cfg, &meta, req.purge)?;
+    let down = scrubbed(
         &meta.path,
         ctx.docker().down(&meta.name, &meta.path, req.volumes),
-    )?;
-    let trashed_to = if req.purge {
-        stack::purge(&meta)?;
-        None
-    } else {
-        Some(stack::trash(&ctx.cfg, &meta)?)
+    );
+    if let Err(e) = down {
+        if let Some(t) = trash {
+            t.discard();
+        }
+        return Err(e);
+    }
+    let moved = match &trash {
+        None => stack::purge(&meta).map(|()| None),
+        Some(trash) => stack::trash(trash, &meta).map(Some),
     };
+    if moved.is_err() {
+        if let Some(t) = trash {
+            t.discard();
+        }
+    }
+    let trashed_to = moved.map_err(|e| {
+        let volumes = if req.volumes {
+            " and its volumes removed"
+        } else {
+            ""
+        };
+        let what = if req.purge {
+            "was not deleted (or only partly)"
+        } else {
+            "was not moved to the trash"
+        };
+        Error::Partial {
+            done: format!(
+                "the containers of stack {} were taken down{volumes}; its folder {} {what}",
+                meta.name,
+                meta.path.display()
+            ),
+            source: Box::new(e),
+            retry: vec![Step::new(
+                format!(
+                    "stackwiz remove {}{} --yes",
+                    meta.name,
+                    if req.purge { " --purge" } else { "" }
+                ),
+                "remove_stack",
+                serde_json::json!({ "name": meta.name, "purge": req.purge, "confirm": true }),
+            )],
+        }
+    })?;
     let mut report = Removed {
         name: meta.name.clone(),
         trashed_to,
