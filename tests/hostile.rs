@@ -143,7 +143,7 @@ fn hostile_stack_names_are_refused_before_anything_is_written() {
         cli("unknown subcommand", &["frobnicate"], Clap),
         cli("name not utf-8", &[OsString::from("create"), OsString::from_vec(b"a\xff".to_vec())], Clap),
         cli("env not utf-8", &[OsString::from("create"), "app".into(), "--env".into(), OsString::from_vec(b"A=\xff".to_vec())], Clap),
-        cli("base dir flag not utf-8", &[OsString::from("--base-dir"), OsString::from_vec(b"/nonexistent/\xff".to_vec()), "list".into()], Succeeds),
+        cli("base dir flag not utf-8", &[OsString::from("--base-dir"), OsString::from_vec(b"/nonexistent/\xff".to_vec()), "list".into()], Invalid("is not valid UTF-8")),
         cli("unknown flag", &["list", "--frobnicate"], Clap),
     ]);
     hostile_lab::run_all(cases);

@@ -544,7 +544,9 @@ fn logs_input() -> Value {
 fn remove_input() -> Value {
     object(
         json!({
-            "name": stack_name(),
+            // An orphan is named by its Compose project, whose rule is wider (`a_b`).
+            "name": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]*$", "maxLength": 255,
+                     "description": "A stack, or an orphan's Compose project name (list_stacks)."},
             "confirm": {"type": "boolean", "const": true, "description": "The user agreed."},
             "purge": flag_that("Delete the folder, not trash it."),
             "volumes": flag_that("Also delete its volumes (data lost)."),

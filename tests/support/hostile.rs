@@ -268,8 +268,8 @@ pub fn run(lab: &Lab, args: &[OsString], envs: &[(String, OsString)], stdin: &[u
                             buf.extend_from_slice(&chunk[..n]);
                             if let Some(lines) = &lines {
                                 let (count, changed) = &**lines;
-                                *count.lock().unwrap() =
-                                    buf.iter().filter(|b| **b == b'\n').count();
+                                *count.lock().unwrap() +=
+                                    chunk[..n].iter().filter(|b| **b == b'\n').count();
                                 changed.notify_all();
                             }
                         }
