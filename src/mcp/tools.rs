@@ -19,7 +19,8 @@ use crate::cloudflare::{TTL_MAX, TTL_RULE};
 use crate::error::Error;
 use crate::ops::dns::{self, DnsCreate, DnsDelete, DnsList, DnsUpdate, IpQuery};
 use crate::ops::stacks::{self, Action, RemoveRequest};
-use crate::ops::{doctor, Ctx};
+use crate::ops::next::in_words_of;
+use crate::ops::{doctor, Ctx, Hint, Next};
 use crate::stack::{self, CreateRequest};
 
 /// The most log lines one `get_stack_logs` call returns.
@@ -265,8 +266,10 @@ struct DryRunArgs {
     dry_run: bool,
 }
 
+/// The report as `structuredContent`, its next steps as tool calls.
 fn report(report: impl Serialize) -> Result<Value, Error> {
-    serde_json::to_value(report).map_err(|e| Error::other(format!("cannot encode the result: {e}")))
+    in_words_of(&super::next::WORDS, || serde_json::to_value(report))
+        .map_err(|e| Error::other(format!("cannot encode the result: {e}")))
 }
 
 fn list_templates(ctx: &Ctx, args: Value) -> Result<Value, Error> {
@@ -330,11 +333,17 @@ fn remove_stack(ctx: &Ctx, args: Value) -> Result<Value, Error> {
     if confirm != Some(Value::Bool(true)) {
         return Err(Error::NotConfirmed {
             action: format!("removing stack {}", req.name),
-            hint: format!(
-                "call remove_stack again with confirm: true once the user has agreed to take {} down{}",
+            hint: Hint::from(format!(
+                "once the user has agreed to take {} down{}, call ",
                 req.name,
                 if req.purge { " and delete its folder" } else { " and move its folder to the trash" }
-            ),
+            ))
+            .then(Next::Confirmed(Box::new(Next::Remove {
+                name: req.name.clone(),
+                purge: req.purge,
+                volumes: req.volumes,
+                keep_dns: req.keep_dns,
+            }))),
         });
     }
     report(stacks::remove(ctx, &req)?)
@@ -439,7 +448,7 @@ fn read_resource(ctx: &Ctx, uri: &str) -> Result<Option<ResourceText>, Error> {
                 Err(e) => Ok((
                     format!(
                         "{:#}",
-                        json!({"error": e.to_string(), "hint": e.agent_hint()})
+                        json!({"error": e.to_string(), "hint": super::next::hint(&e)})
                     ),
                     "application/json",
                 )),

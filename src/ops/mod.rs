@@ -12,7 +12,10 @@ use crate::config::Config;
 
 pub mod dns;
 pub mod doctor;
+pub mod next;
 pub mod stacks;
+
+pub use next::{Face, Hint, Next};
 
 /// What an operation returns: JSON for scripts and agents, a few lines for people.
 pub trait Report: Serialize {
