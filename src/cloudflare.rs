@@ -591,7 +591,7 @@ mod tests {
             err.to_string(),
             "Cloudflare API error (HTTP 400): [81057] Record already exists."
         );
-        assert!(err.hint().unwrap().contains("stackwiz dns list"));
+        assert!(err.hint().unwrap().contains("list the records of that name"));
         let body = r#"{"success":false,"errors":[{"code":9109,"message":"Invalid access token"}],"messages":[],"result":null}"#;
         let err = parse(403, body).unwrap_err();
         assert!(err.to_string().contains("[9109] Invalid access token"));

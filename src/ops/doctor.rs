@@ -171,7 +171,7 @@ pub fn doctor(ctx: &Ctx, fix: bool) -> Doctor {
             }
             (Err(e), _) => Err((
                 first_line(&e.to_string()),
-                "start the engine (systemctl start docker) or point DOCKER_HOST / --context at it"
+                "start the engine (systemctl start docker) or point DOCKER_HOST or DOCKER_CONTEXT at it"
                     .into(),
             )),
         },
