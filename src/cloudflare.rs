@@ -489,9 +489,7 @@ pub(crate) fn hint_for(status: u16, errors: &[(i64, String)]) -> Option<Hint> {
     } else if has(&[81044, 7003, 7000, 1001]) || status == 404 {
         "the zone or record does not exist (anymore): check the name, and STACKWIZ_CF_ZONE_ID if set"
     } else if has(&[9021]) {
-        return Some(
-            format!("a TTL must be {TTL_RULE}; under 60 only on Enterprise zones").into(),
-        );
+        return Some(format!("a TTL must be {TTL_RULE}; under 60 only on Enterprise zones").into());
     } else if has(&[971]) || status == 429 {
         "Cloudflare is rate limiting this token (1200 requests per 5 minutes): wait a few minutes and retry"
     } else if (300..400).contains(&status) {
@@ -591,7 +589,10 @@ mod tests {
             err.to_string(),
             "Cloudflare API error (HTTP 400): [81057] Record already exists."
         );
-        assert!(err.hint().unwrap().contains("list the records of that name"));
+        assert!(err
+            .hint()
+            .unwrap()
+            .contains("list the records of that name"));
         let body = r#"{"success":false,"errors":[{"code":9109,"message":"Invalid access token"}],"messages":[],"result":null}"#;
         let err = parse(403, body).unwrap_err();
         assert!(err.to_string().contains("[9109] Invalid access token"));

@@ -236,7 +236,9 @@ impl Error {
                     },
                 ),
             ),
-            Error::StackNotFound { .. } => Some(Hint::from("see the stacks there are: ").then(Next::List)),
+            Error::StackNotFound { .. } => {
+                Some(Hint::from("see the stacks there are: ").then(Next::List))
+            }
             Error::NotConfirmed { hint, .. } => Some(hint.clone()),
             Error::Permission { hint, .. } => hint.clone(),
             Error::ProgramNotFound { hint, .. } => Some(hint.clone()),
@@ -365,4 +367,3 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
-

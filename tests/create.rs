@@ -1385,3 +1385,18 @@ fn a_dry_run_names_the_create_it_previewed() {
         serde_json::json!({"command": "stackwiz create web --type standalone --image nginx --port 80 --host-port 8080 --env K=… (with the same --env values again)"})
     );
 }
+
+#[test]
+fn remove_without_a_terminal_names_the_same_remove_confirmed() {
+    let env = TestEnv::new();
+    env.cmd(["create", "web", "--image", "nginx", "--port", "80"])
+        .ok();
+    let out = env.cmd(["remove", "web", "--purge", "--volumes"]).fails(2);
+    // The rerun keeps what was asked (it used to drop --purge and --volumes).
+    assert!(
+        out.stderr
+            .contains("hint: no terminal to ask on; rerun with --yes: stackwiz remove web --purge --volumes --yes"),
+        "{out}"
+    );
+    assert!(env.stack("web").is_dir());
+}

@@ -361,10 +361,9 @@ pub fn run(cli: Cli) -> Result<()> {
 /// Print a report: JSON on stdout with `--json`, else its human text.
 pub fn emit<R: Report>(json: bool, report: &R) -> Result<()> {
     let text = if json {
-        let mut s = crate::ops::next::in_words_of(&next::WORDS, || {
-            serde_json::to_string_pretty(report)
-        })
-        .map_err(|e| Error::other(format!("cannot encode the result: {e}")))?;
+        let mut s =
+            crate::ops::next::in_words_of(&next::WORDS, || serde_json::to_string_pretty(report))
+                .map_err(|e| Error::other(format!("cannot encode the result: {e}")))?;
         s.push('\n');
         s
     } else {

@@ -20,7 +20,11 @@ impl Face for Cli {
     }
 
     fn in_order(&self, steps: &[Next]) -> String {
-        steps.iter().map(command_line).collect::<Vec<_>>().join(" && ")
+        steps
+            .iter()
+            .map(command_line)
+            .collect::<Vec<_>>()
+            .join(" && ")
     }
 
     fn step_json(&self, next: &Next) -> Value {
@@ -204,12 +208,21 @@ mod tests {
                 | (Command::Config, Next::Config) => true,
                 (Command::Status(a), Next::Status { name })
                 | (Command::Start(a), Next::Start { name }) => &a.name == name,
-                (Command::Remove(a), Next::Remove { name, purge, volumes, keep_dns }) => {
+                (
+                    Command::Remove(a),
+                    Next::Remove {
+                        name,
+                        purge,
+                        volumes,
+                        keep_dns,
+                    },
+                ) => {
                     (&a.name, a.purge, a.volumes, a.keep_dns, a.yes)
                         == (name, *purge, *volumes, *keep_dns, false)
                 }
                 (Command::Remove(a), Next::Confirmed(inner)) => {
-                    a.yes && matches!(&**inner, Next::Remove { name, purge, .. } if *name == a.name && *purge == a.purge)
+                    a.yes
+                        && matches!(&**inner, Next::Remove { name, purge, .. } if *name == a.name && *purge == a.purge)
                 }
                 (Command::Create(a), Next::Create(c)) => {
                     a.name.as_ref() == Some(&c.name)
@@ -222,23 +235,64 @@ mod tests {
                     a.name.as_ref() == Some(name)
                 }
                 (Command::Dns(DnsCommand::Create(a)), Next::DnsCreate(r)) => {
-                    (&a.name, a.kind.map(|k| k.as_str().to_string()), &a.fields.value, a.fields.proxied(), a.fields.ttl, &a.comment, &a.stack, a.update)
-                        == (&r.name, r.record_type.clone(), &r.value, r.proxied, r.ttl, &r.comment, &r.stack, r.update)
+                    (
+                        &a.name,
+                        a.kind.map(|k| k.as_str().to_string()),
+                        &a.fields.value,
+                        a.fields.proxied(),
+                        a.fields.ttl,
+                        &a.comment,
+                        &a.stack,
+                        a.update,
+                    ) == (
+                        &r.name,
+                        r.record_type.clone(),
+                        &r.value,
+                        r.proxied,
+                        r.ttl,
+                        &r.comment,
+                        &r.stack,
+                        r.update,
+                    )
                 }
                 (Command::Dns(DnsCommand::Update(a)), Next::DnsUpdate(r)) => {
-                    (&a.name, a.kind.map(|k| k.as_str().to_string()), &a.fields.value, a.fields.proxied(), a.fields.ttl)
-                        == (&r.name, r.record_type.clone(), &r.value, r.proxied, r.ttl)
+                    (
+                        &a.name,
+                        a.kind.map(|k| k.as_str().to_string()),
+                        &a.fields.value,
+                        a.fields.proxied(),
+                        a.fields.ttl,
+                    ) == (&r.name, r.record_type.clone(), &r.value, r.proxied, r.ttl)
                 }
-                (Command::Dns(DnsCommand::Delete(a)), Next::DnsDelete { name, record_type, stack, force }) => {
-                    (&a.name, a.kind.map(|k| k.as_str().to_string()), &a.stack, a.force, a.yes)
-                        == (name, record_type.clone(), stack, *force, false)
+                (
+                    Command::Dns(DnsCommand::Delete(a)),
+                    Next::DnsDelete {
+                        name,
+                        record_type,
+                        stack,
+                        force,
+                    },
+                ) => {
+                    (
+                        &a.name,
+                        a.kind.map(|k| k.as_str().to_string()),
+                        &a.stack,
+                        a.force,
+                        a.yes,
+                    ) == (name, record_type.clone(), stack, *force, false)
                 }
                 (Command::Dns(DnsCommand::Delete(a)), Next::Confirmed(inner)) => {
-                    a.yes && matches!(&**inner, Next::DnsDelete { name, stack, .. } if *name == a.name && *stack == a.stack)
+                    a.yes
+                        && matches!(&**inner, Next::DnsDelete { name, stack, .. } if *name == a.name && *stack == a.stack)
                 }
                 _ => false,
             };
-            assert!(back, "{next:?}: `{}` parses as {:?}", args.join(" "), parsed.command);
+            assert!(
+                back,
+                "{next:?}: `{}` parses as {:?}",
+                args.join(" "),
+                parsed.command
+            );
         }
     }
 
@@ -254,7 +308,10 @@ mod tests {
             step.to_string(),
             r"stackwiz dns create app --value 'it'\''s $HOME' --no-proxied"
         );
-        assert_eq!(Next::Start { name: "web".into() }.to_string(), "stackwiz start web");
+        assert_eq!(
+            Next::Start { name: "web".into() }.to_string(),
+            "stackwiz start web"
+        );
     }
 
     #[test]
@@ -283,6 +340,9 @@ mod tests {
             name: "x".into(),
             path: "/s/x".into(),
         };
-        assert_eq!(missing.hint().unwrap(), "see the stacks there are: stackwiz list");
+        assert_eq!(
+            missing.hint().unwrap(),
+            "see the stacks there are: stackwiz list"
+        );
     }
 }

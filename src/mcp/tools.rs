@@ -18,8 +18,8 @@ use super::dispatch::{
 use crate::cloudflare::{TTL_MAX, TTL_RULE};
 use crate::error::Error;
 use crate::ops::dns::{self, DnsCreate, DnsDelete, DnsList, DnsUpdate, IpQuery};
-use crate::ops::stacks::{self, Action, RemoveRequest};
 use crate::ops::next::in_words_of;
+use crate::ops::stacks::{self, Action, RemoveRequest};
 use crate::ops::{doctor, Ctx, Hint, Next};
 use crate::stack::{self, CreateRequest};
 
@@ -336,7 +336,11 @@ fn remove_stack(ctx: &Ctx, args: Value) -> Result<Value, Error> {
             hint: Hint::from(format!(
                 "once the user has agreed to take {} down{}, call ",
                 req.name,
-                if req.purge { " and delete its folder" } else { " and move its folder to the trash" }
+                if req.purge {
+                    " and delete its folder"
+                } else {
+                    " and move its folder to the trash"
+                }
             ))
             .then(Next::Confirmed(Box::new(Next::Remove {
                 name: req.name.clone(),
@@ -1293,9 +1297,21 @@ mod tests {
             }
         }
         // Refusals the tools give.
-        call(&f, "create_stack", json!({"name": "web", "image": "nginx:alpine", "port": 80})).unwrap();
+        call(
+            &f,
+            "create_stack",
+            json!({"name": "web", "image": "nginx:alpine", "port": 80}),
+        )
+        .unwrap();
         errors.push(call(&f, "remove_stack", json!({"name": "web", "purge": true})).unwrap_err());
-        errors.push(call(&f, "create_stack", json!({"name": "web", "image": "nginx:alpine", "port": 80})).unwrap_err());
+        errors.push(
+            call(
+                &f,
+                "create_stack",
+                json!({"name": "web", "image": "nginx:alpine", "port": 80}),
+            )
+            .unwrap_err(),
+        );
         errors.push(call(&f, "get_stack_status", json!({"name": "nope"})).unwrap_err());
         errors.push(call(&f, "start_stack", json!({"name": "web"})).unwrap_err());
         errors.push(call(&f, "list_dns_records", json!({})).unwrap_err());
@@ -1327,7 +1343,12 @@ mod tests {
         }
         // Reports that carry steps and advice: validation problems, a dry run's next step,
         // the doctor's fixes.
-        let problems = call(&f, "validate_stack", json!({"name": "web", "image": "nginx:alpine", "port": 80})).unwrap();
+        let problems = call(
+            &f,
+            "validate_stack",
+            json!({"name": "web", "image": "nginx:alpine", "port": 80}),
+        )
+        .unwrap();
         let dry = call(&f, "validate_stack", json!({"name": "api", "image": "nginx:alpine", "port": 80, "environment": {"K": "secret-value"}})).unwrap();
         let doctor = call(&bare, "check_environment", json!({})).unwrap();
         // (The dry run's rendered files are the files, not advice.)
@@ -1335,12 +1356,32 @@ mod tests {
             assert!(!speaks_cli(&report.to_string()), "{report:#}");
         }
         assert_eq!(problems["valid"], false, "{problems:#}");
-        assert!(problems["problems"][0].as_str().unwrap().contains(r#"remove_stack {"name":"web"}"#), "{problems:#}");
-        assert_eq!(dry["would_create"]["next"]["tool"], "create_stack", "{dry:#}");
-        assert_eq!(dry["would_create"]["next"]["arguments"]["environment"], json!({"K": "…"}));
+        assert!(
+            problems["problems"][0]
+                .as_str()
+                .unwrap()
+                .contains(r#"remove_stack {"name":"web"}"#),
+            "{problems:#}"
+        );
+        assert_eq!(
+            dry["would_create"]["next"]["tool"], "create_stack",
+            "{dry:#}"
+        );
+        assert_eq!(
+            dry["would_create"]["next"]["arguments"]["environment"],
+            json!({"K": "…"})
+        );
         assert!(!dry.to_string().contains("secret-value"));
-        let fixes: Vec<&str> = doctor["checks"].as_array().unwrap().iter().filter_map(|c| c["fix"].as_str()).collect();
-        assert!(fixes.iter().any(|f| f.contains("ask the user")), "{fixes:?}");
+        let fixes: Vec<&str> = doctor["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|c| c["fix"].as_str())
+            .collect();
+        assert!(
+            fixes.iter().any(|f| f.contains("ask the user")),
+            "{fixes:?}"
+        );
     }
 
     #[test]

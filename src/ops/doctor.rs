@@ -236,9 +236,11 @@ pub fn doctor(ctx: &Ctx, fix: bool) -> Doctor {
     let token = match cfg.token() {
         Err(crate::error::Error::NoToken { .. }) => Err((
             "Cloudflare API token not configured (needed only for DNS)".to_string(),
-            Hint::from("export STACKWIZ_CF_API_TOKEN=... (the settings, and where each comes from: ")
-                .then(Next::Config)
-                .text(")"),
+            Hint::from(
+                "export STACKWIZ_CF_API_TOKEN=... (the settings, and where each comes from: ",
+            )
+            .then(Next::Config)
+            .text(")"),
         )),
         Err(e) => Err((
             first_line(&e.to_string()),

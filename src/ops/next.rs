@@ -344,7 +344,11 @@ mod tests {
             format!("<{next:?}>")
         }
         fn in_order(&self, steps: &[Next]) -> String {
-            steps.iter().map(|s| self.step(s)).collect::<Vec<_>>().join(" then ")
+            steps
+                .iter()
+                .map(|s| self.step(s))
+                .collect::<Vec<_>>()
+                .join(" then ")
         }
         fn step_json(&self, next: &Next) -> Value {
             Value::String(self.step(next))
@@ -368,7 +372,9 @@ mod tests {
     fn steps_serialize_only_in_a_face_words() {
         assert!(serde_json::to_value(Next::List).is_err());
         static PLAIN: Plain = Plain;
-        let v = in_words_of(&PLAIN, || serde_json::to_value(Hint::step(Next::List)).unwrap());
+        let v = in_words_of(&PLAIN, || {
+            serde_json::to_value(Hint::step(Next::List)).unwrap()
+        });
         assert_eq!(v, "<List>");
         // The face is lent for that span only.
         assert!(serde_json::to_value(Hint::step(Next::List)).is_err());
