@@ -24,6 +24,7 @@ use serde_json::Value;
 use crate::config::{Config, Secret};
 use crate::error::{Error, Result};
 use crate::http::{self, Budget, Method, Request};
+use crate::ops::next::{Hint, Next};
 
 /// How long a zone lookup stays good.
 const ZONE_CACHE_TTL: Duration = Duration::from_secs(300);
@@ -469,25 +470,26 @@ pub fn parse_envelope<T: DeserializeOwned>(
 }
 
 /// A next step for the user, from Cloudflare's codes first and the HTTP status second.
-fn hint_for(status: u16, errors: &[(i64, String)]) -> Option<String> {
+pub(crate) fn hint_for(status: u16, errors: &[(i64, String)]) -> Option<Hint> {
     let has = |codes: &[i64]| errors.iter().any(|(c, _)| codes.contains(c));
     let hint = if has(&[9109, 1000, 6003, 6111, 9106, 9103]) || status == 401 {
-        "the Cloudflare API token is missing, malformed or revoked: create one with Zone:Read and \
-         DNS:Edit for the zone and set STACKWIZ_CF_API_TOKEN (`stackwiz doctor` or \
-         check_environment checks it)"
+        return Some(
+            Hint::from(
+                "the Cloudflare API token is missing, malformed or revoked: create one with \
+                 Zone:Read and DNS:Edit for the zone, set STACKWIZ_CF_API_TOKEN, and check it: ",
+            )
+            .then(Next::Doctor),
+        );
     } else if has(&[10000]) || status == 403 {
         "the token may not do this: give it DNS:Edit (and Zone:Read) for this zone in the \
          Cloudflare dashboard, My Profile > API Tokens"
     } else if has(&[81057, 81058, 81053]) {
-        "a conflicting record exists: look at it with `stackwiz dns list --name NAME` \
-         (list_dns_records), then update it (`stackwiz dns update`, update_dns_record) or delete \
-         it (`stackwiz dns delete`, delete_dns_record)"
+        "a conflicting record exists: list the records of that name, then update or delete the \
+         one in the way"
     } else if has(&[81044, 7003, 7000, 1001]) || status == 404 {
         "the zone or record does not exist (anymore): check the name, and STACKWIZ_CF_ZONE_ID if set"
     } else if has(&[9021]) {
-        return Some(format!(
-            "a TTL must be {TTL_RULE}; under 60 only on Enterprise zones"
-        ));
+        return Some(format!("a TTL must be {TTL_RULE}; under 60 only on Enterprise zones").into());
     } else if has(&[971]) || status == 429 {
         "Cloudflare is rate limiting this token (1200 requests per 5 minutes): wait a few minutes and retry"
     } else if (300..400).contains(&status) {
@@ -497,7 +499,7 @@ fn hint_for(status: u16, errors: &[(i64, String)]) -> Option<String> {
     } else {
         return None;
     };
-    Some(hint.to_string())
+    Some(hint.into())
 }
 
 /// `a.b.example.com` → `a.b.example.com`, `b.example.com`, `example.com` (a zone has at
@@ -587,7 +589,10 @@ mod tests {
             err.to_string(),
             "Cloudflare API error (HTTP 400): [81057] Record already exists."
         );
-        assert!(err.hint().unwrap().contains("stackwiz dns list"));
+        assert!(err
+            .hint()
+            .unwrap()
+            .contains("list the records of that name"));
         let body = r#"{"success":false,"errors":[{"code":9109,"message":"Invalid access token"}],"messages":[],"result":null}"#;
         let err = parse(403, body).unwrap_err();
         assert!(err.to_string().contains("[9109] Invalid access token"));

@@ -115,7 +115,7 @@ pub struct DnsConfig {
     /// Why a configured token could not be read (an empty or unreadable token file), as
     /// (message, hint). Kept until a DNS operation asks for the token, so that a DNS-only
     /// setting never breaks the commands that need no token.
-    pub token_problem: Option<(String, Option<String>)>,
+    pub token_problem: Option<(String, Option<crate::ops::Hint>)>,
     pub api_url: String,
     pub ip_services: Vec<String>,
     pub public_ip: Option<String>,
@@ -318,11 +318,11 @@ impl Config {
                 None,
                 Some((
                     format!("the Cloudflare token from {} contains spaces or control characters", t.source),
-                    Some("paste the token again, without quotes, spaces or line breaks inside it".to_string()),
+                    Some("paste the token again, without quotes, spaces or line breaks inside it".into()),
                 )),
             ),
             Ok(t) => (t, None),
-            Err(e) => (None, Some((e.to_string(), e.hint()))),
+            Err(e) => (None, Some((e.to_string(), e.advice()))),
         };
         r.entries.push(Entry {
             key: "dns.api_token",

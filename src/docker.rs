@@ -285,7 +285,7 @@ impl Docker {
         }
     }
 
-    fn hint_for(&self, stderr: &str) -> Option<String> {
+    fn hint_for(&self, stderr: &str) -> Option<crate::ops::Hint> {
         if stderr.contains("Cannot connect to the Docker daemon")
             || stderr.contains("connect: no such file")
         {

@@ -47,7 +47,7 @@ pub fn resolve(user: &str, group: &str) -> Result<Owner> {
             message: format!(
                 "stackwiz runs as `{me}` and may not give stack files to user `{user}`"
             ),
-            hint: Some(format!("run as root, or set STACKWIZ_DEFAULT_USER={me}")),
+            hint: Some(format!("run as root, or set STACKWIZ_DEFAULT_USER={me}").into()),
         });
     }
     let in_group = gid == uzers::get_effective_gid()

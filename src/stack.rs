@@ -24,6 +24,7 @@ use crate::config::{Config, TRASH_DIR};
 use crate::envfile;
 use crate::error::{Error, Result};
 use crate::files::{self, Dir, RenameError};
+use crate::ops::{Hint, Next};
 use crate::perms::{self, Owner};
 use crate::template::{self, Vars};
 use crate::validate;
@@ -696,10 +697,16 @@ fn check_trash(trash: &Trash, folder: &Dir, stack: &StackMeta) -> Result<()> {
                 dir.path().display(),
                 stack.name
             ),
-            hint: Some(format!(
-                "fix the trash folder's owner, or delete for good with --purge (stackwiz remove {} --purge)",
-                stack.name
-            )),
+            hint: Some(
+                Hint::from("fix the trash folder's owner, or delete the stack for good: ").then(
+                    Next::Remove {
+                        name: stack.name.clone(),
+                        purge: true,
+                        volumes: false,
+                        keep_dns: false,
+                    },
+                ),
+            ),
         });
     }
     if dir.device()? != folder.device()? {
@@ -709,9 +716,13 @@ fn check_trash(trash: &Trash, folder: &Dir, stack: &StackMeta) -> Result<()> {
                 dir.path().display(),
                 stack.path.display()
             ),
-            format!(
-                "unmount or remove that trash folder, or delete for good with --purge (stackwiz remove {} --purge)",
-                stack.name
+            Hint::from("unmount or remove that trash folder, or delete the stack for good: ").then(
+                Next::Remove {
+                    name: stack.name.clone(),
+                    purge: true,
+                    volumes: false,
+                    keep_dns: false,
+                },
             ),
         ));
     }

@@ -1092,7 +1092,7 @@ mod helpers {
                 err.to_string(),
                 format!(
                     "invalid domain: {domain} is a special-use name no DNS zone can hold; \
-                     use --domain notes.example.com"
+                     give the stack a real domain, e.g. notes.example.com"
                 )
             );
         }

@@ -305,7 +305,7 @@ fn a_stack_lives_through_create_start_stop_restart_update_down_remove_and_purge(
         created["next"]["command"],
         format!("stackwiz status {name}")
     );
-    assert_eq!(created["next"]["tool"], "get_stack_status");
+    assert!(created["next"].get("tool").is_none(), "{created}");
     assert!(
         network_exists(&lab.net),
         "create --start did not create the network {}",
@@ -403,7 +403,6 @@ fn a_stack_lives_through_create_start_stop_restart_update_down_remove_and_purge(
     let stopped = env.cmd(["stop", &name, "--json"]).ok().json();
     assert_eq!(stopped["action"], "stopped (containers kept)");
     assert_eq!(stopped["next"]["command"], format!("stackwiz start {name}"));
-    assert_eq!(stopped["next"]["arguments"]["name"], name.as_str());
     assert!(
         stopped["output"]
             .as_str()

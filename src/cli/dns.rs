@@ -15,7 +15,7 @@ use super::emit;
 use crate::cloudflare::TTL_RULE;
 use crate::error::Result;
 use crate::ops::dns::{self as ops, DnsCreate, DnsDelete, DnsList, DnsUpdate, IpQuery, RecordType};
-use crate::ops::{Ctx, Report};
+use crate::ops::{Ctx, Next, Report};
 
 #[derive(Debug, Subcommand)]
 pub enum DnsCommand {
@@ -123,7 +123,7 @@ pub struct RecordFields {
 }
 
 impl RecordFields {
-    fn proxied(&self) -> Option<bool> {
+    pub(crate) fn proxied(&self) -> Option<bool> {
         (self.proxied || self.no_proxied).then_some(self.proxied)
     }
 }
@@ -231,21 +231,16 @@ fn delete(ctx: &Ctx, a: DeleteArgs, json: bool) -> Result<()> {
             eprint!("{}", ops::delete(ctx, &req)?.human());
         }
         let name = &req.name;
-        let mut again = format!("stackwiz dns delete {name}");
-        if let Some(kind) = req.r#type {
-            again += &format!(" --type {}", kind.as_str());
-        }
-        if let Some(stack) = &req.stack {
-            again += &format!(" --stack {stack}");
-        }
-        if req.force {
-            again += " --force";
-        }
         super::confirm(
             a.yes,
             &format!("Delete these DNS records of {name}?"),
             &format!("dns delete {name}"),
-            &format!("{again} --yes"),
+            Next::DnsDelete {
+                name: name.clone(),
+                record_type: req.r#type.map(|t| t.as_str().to_string()),
+                stack: req.stack.clone(),
+                force: req.force,
+            },
         )?;
     }
     req.dry_run = a.dry_run;

@@ -11,12 +11,13 @@ use std::path::PathBuf;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
 pub mod dns;
+pub mod next;
 pub mod signals;
 
 use crate::config::{Config, Overrides};
 use crate::error::{Error, Result};
 use crate::ops::stacks::{self, Action, RemoveRequest};
-use crate::ops::{Ctx, Report, Stream};
+use crate::ops::{Ctx, Hint, Next, Report, Stream};
 use crate::stack::CreateRequest;
 
 const EXAMPLES: &str = "\
@@ -326,7 +327,12 @@ pub fn run(cli: Cli) -> Result<()> {
                 a.yes,
                 &format!("Take stack {} down and {what}?", a.name),
                 &format!("remove {}", a.name),
-                &format!("stackwiz remove {} --yes", a.name),
+                Next::Remove {
+                    name: a.name.clone(),
+                    purge: a.purge,
+                    volumes: a.volumes,
+                    keep_dns: a.keep_dns,
+                },
             )?;
             let req = RemoveRequest {
                 name: a.name,
@@ -357,8 +363,9 @@ pub fn run(cli: Cli) -> Result<()> {
 /// Print a report: JSON on stdout with `--json`, else its human text.
 pub fn emit<R: Report>(json: bool, report: &R) -> Result<()> {
     let text = if json {
-        let mut s = serde_json::to_string_pretty(report)
-            .map_err(|e| Error::other(format!("cannot encode the result: {e}")))?;
+        let mut s =
+            crate::ops::next::in_words_of(&next::WORDS, || serde_json::to_string_pretty(report))
+                .map_err(|e| Error::other(format!("cannot encode the result: {e}")))?;
         s.push('\n');
         s
     } else {
@@ -378,15 +385,16 @@ pub fn write_stdout(bytes: &[u8]) -> Result<()> {
     }
 }
 
-/// Ask on the terminal; without one, refuse unless `yes`.
-pub fn confirm(yes: bool, question: &str, action: &str, hint: &str) -> Result<()> {
+/// Ask on the terminal; without one, refuse unless `yes`, naming `step` agreed to.
+pub fn confirm(yes: bool, question: &str, action: &str, step: Next) -> Result<()> {
     if yes {
         return Ok(());
     }
     if !std::io::stdin().is_terminal() {
         return Err(Error::NotConfirmed {
             action: action.to_string(),
-            hint: format!("no terminal to ask on; rerun with --yes: {hint}"),
+            hint: Hint::from("no terminal to ask on; rerun with --yes: ")
+                .then(Next::Confirmed(Box::new(step))),
         });
     }
     let answer = prompt(&format!("{question} [y/N]"), None)?;

@@ -154,7 +154,7 @@ pub fn tool_error(message: impl Into<String>) -> Value {
 }
 
 fn error_text(error: &Error) -> String {
-    match error.agent_hint() {
+    match super::next::hint(error) {
         Some(hint) => format!("{error}\nhint: {hint}"),
         None => error.to_string(),
     }

@@ -64,6 +64,7 @@ use crate::error::{Error, Result};
 use crate::ops::{Ctx, Stream};
 
 pub mod dispatch;
+pub mod next;
 pub mod protocol;
 pub mod server;
 pub mod tools;

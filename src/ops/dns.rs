@@ -28,6 +28,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use super::next::{DnsRecord, Hint, Next};
 use super::{Ctx, Report};
 use crate::cancel::Cancel;
 use crate::cloudflare::{Cloudflare, Fields, Filter, Record, Zone, TTL_MAX, TTL_MIN, TTL_RULE};
@@ -558,11 +559,16 @@ impl Report for SyncReport {
             .iter()
             .find(|l| l.reason == LeftReason::NoIntent)
         {
+            let follow = Next::DnsUpdate(Box::new(DnsRecord {
+                name: old.name.clone(),
+                record_type: Some(old.r#type.clone()),
+                value: Some("AUTO".into()),
+                ..DnsRecord::default()
+            }));
             let _ = writeln!(
                 line,
-                "  to let sync move such a record: stackwiz dns update {} --type {} --value AUTO \
-                 (update_dns_record with value AUTO); to pin it: --value ADDRESS",
-                old.name, old.r#type
+                "  to let sync move such a record: {follow}; to pin it, give its address as the \
+                 value instead"
             );
         }
         line
@@ -733,7 +739,7 @@ pub fn create(ctx: &Ctx, req: &DnsCreate) -> Result<DnsChange> {
                 diff.names(),
             ))
         }
-        _ => Err(conflict_error(kind, &conflicts, req.update)),
+        _ => Err(conflict_error(req, kind, &conflicts)),
     }
 }
 
@@ -745,7 +751,7 @@ pub fn create_for_stack(ctx: &Ctx, stack_name: &str, domain: &str) -> Result<Dns
         return Err(special_use(
             "domain",
             domain,
-            &format!("use --domain {stack_name}.example.com"),
+            &format!("give the stack a real domain, e.g. {stack_name}.example.com"),
         ));
     }
     let req = DnsCreate {
@@ -787,7 +793,7 @@ pub fn update(ctx: &Ctx, req: &DnsUpdate) -> Result<DnsChange> {
                     many.len(),
                     lines.join("; ")
                 ),
-                "name the record's type with --type, or delete the extra records first",
+                "say which record by its type, or delete the extra records first",
             ));
         }
     };
@@ -907,7 +913,12 @@ pub fn delete(ctx: &Ctx, req: &DnsDelete) -> Result<DnsDeleted> {
                 "stackwiz did not create the records of {name} ({}); left alone",
                 lines.join("; ")
             ),
-            "add --force (MCP: force: true) to delete them anyway",
+            Hint::from("to delete them anyway: ").then(Next::DnsDelete {
+                name: name.clone(),
+                record_type: req.r#type.map(|t| t.as_str().to_string()),
+                stack: None,
+                force: true,
+            }),
         ));
     }
     let deleted = deleted.into_iter().map(|r| (zone.clone(), r)).collect();
@@ -1261,7 +1272,7 @@ fn checked_ttl(ttl: Option<u32>, proxied: bool) -> Result<Option<u32>> {
         }
         Some(t) if t != 1 && proxied => Err(Error::invalid(
             "ttl",
-            "a proxied record's TTL is always automatic (1); drop the TTL or make the record DNS only (--no-proxied)",
+            "a proxied record's TTL is always automatic (1); drop the TTL or make the record DNS only (not proxied)",
         )),
         other => Ok(other),
     }
@@ -1414,11 +1425,13 @@ fn not_found(name: &str, kind: Option<RecordType>) -> Error {
         .unwrap_or_default();
     Error::with_hint(
         format!("no DNS record named {name}{of_type}"),
-        format!("see the records there are: stackwiz dns list --name {name} (list_dns_records)"),
+        Hint::from("see the records there are: ").then(Next::DnsList {
+            name: name.to_string(),
+        }),
     )
 }
 
-fn conflict_error(kind: RecordType, conflicts: &[&Record], update: bool) -> Error {
+fn conflict_error(req: &DnsCreate, kind: RecordType, conflicts: &[&Record]) -> Error {
     let lines: Vec<String> = conflicts
         .iter()
         .map(|r| RecordView::from((*r).clone()).line())
@@ -1429,26 +1442,37 @@ fn conflict_error(kind: RecordType, conflicts: &[&Record], update: bool) -> Erro
         first.name,
         lines.join("; ")
     );
+    let delete = |record_type: &str| Next::DnsDelete {
+        name: first.name.clone(),
+        record_type: Some(record_type.to_string()),
+        stack: None,
+        force: false,
+    };
     let hint = if first.kind != kind.as_str() {
+        Hint::from("a CNAME cannot share a name with A/AAAA records: remove it first: ")
+            .then(delete(&first.kind))
+    } else if req.update {
         format!(
-            "a CNAME cannot share a name with A/AAAA records: remove it first with \
-             `stackwiz dns delete {} --type {}` (delete_dns_record)",
-            first.name, first.kind
-        )
-    } else if update {
-        format!(
-            "--update (update: true) replaces one record; delete the extra {} records of {} \
-             first",
+            "an update replaces one record; delete the extra {} records of {} first",
             kind.as_str(),
             first.name
         )
+        .into()
     } else {
-        format!(
-            "add --update (update: true) to replace it, or remove it first: stackwiz dns \
-             delete {} --type {} (delete_dns_record)",
-            first.name,
-            kind.as_str()
-        )
+        let replace = Next::DnsCreate(Box::new(DnsRecord {
+            name: first.name.clone(),
+            record_type: Some(kind.as_str().to_string()),
+            value: req.value.clone(),
+            proxied: req.proxied,
+            ttl: req.ttl,
+            comment: req.comment.clone(),
+            stack: req.stack.clone(),
+            update: true,
+        }));
+        Hint::from("replace it: ")
+            .then(replace)
+            .text(", or remove it first: ")
+            .then(delete(kind.as_str()))
     };
     Error::with_hint(message, hint)
 }

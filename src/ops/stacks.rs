@@ -12,7 +12,8 @@ use super::{Ctx, Report};
 use crate::config::{Config, Entry};
 use crate::docker::{Docker, Service};
 use crate::envfile;
-use crate::error::{Error, Result, Step};
+use crate::error::{Error, Result};
+use crate::ops::next::{CreateAgain, DnsRecord, Hint, Next};
 use crate::stack::{self, CreateRequest, StackMeta};
 use crate::template::{self, KindInfo};
 
@@ -45,8 +46,8 @@ pub struct Created {
     /// Dry run only: the rendered files, `.env` values redacted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rendered: Option<BTreeMap<String, String>>,
-    /// What to do next (CLI command and MCP tool call).
-    pub next: Step,
+    /// What to do next (each face words it: a command, a tool call).
+    pub next: Next,
 }
 
 impl Report for Created {
@@ -129,7 +130,9 @@ pub fn create(ctx: &Ctx, req: &CreateRequest, dry_run: bool) -> Result<Created> 
         started: false,
         dns: None,
         rendered: None,
-        next: Step::start(&plan.name),
+        next: Next::Start {
+            name: plan.name.clone(),
+        },
     };
     if dry_run {
         let mut rendered = BTreeMap::new();
@@ -142,7 +145,7 @@ pub fn create(ctx: &Ctx, req: &CreateRequest, dry_run: bool) -> Result<Created> 
     stack::write(&ctx.cfg, &plan)?;
     // After the write, each step is tried even when the other failed: a DNS outage must not
     // keep a stack from starting. Failures keep the stack and name their retry commands.
-    let mut failed: Vec<(Error, Step)> = Vec::new();
+    let mut failed: Vec<(Error, Next)> = Vec::new();
     let mut done = vec![format!(
         "stack {} was created at {}",
         plan.name,
@@ -156,11 +159,11 @@ pub fn create(ctx: &Ctx, req: &CreateRequest, dry_run: bool) -> Result<Created> 
             }
             Err(e) => failed.push((
                 e,
-                Step::new(
-                    format!("stackwiz dns create {} --stack {}", plan.domain, plan.name),
-                    "create_dns_record",
-                    serde_json::json!({ "subdomain": plan.domain, "stack": plan.name }),
-                ),
+                Next::DnsCreate(Box::new(DnsRecord {
+                    name: plan.domain.clone(),
+                    stack: Some(plan.name.clone()),
+                    ..DnsRecord::default()
+                })),
             )),
         }
     }
@@ -168,10 +171,17 @@ pub fn create(ctx: &Ctx, req: &CreateRequest, dry_run: bool) -> Result<Created> 
         match start_stack(ctx, &plan.name, &plan.path) {
             Ok(_) => {
                 report.started = true;
-                report.next = Step::status(&plan.name);
+                report.next = Next::Status {
+                    name: plan.name.clone(),
+                };
                 done.push("it was started".into());
             }
-            Err(e) => failed.push((e, Step::start(&plan.name))),
+            Err(e) => failed.push((
+                e,
+                Next::Start {
+                    name: plan.name.clone(),
+                },
+            )),
         }
     }
     let done = done.join(" and ");
@@ -194,47 +204,20 @@ pub fn create(ctx: &Ctx, req: &CreateRequest, dry_run: bool) -> Result<Created> 
     })
 }
 
-/// The create that a dry run previewed, as a command and a tool call. Environment values are
-/// secrets: they are named by key and must be given again.
-fn create_step(req: &CreateRequest) -> Step {
-    let mut cmd = format!("stackwiz create {} --type {}", req.name, req.kind);
-    let mut args = serde_json::json!({ "name": req.name, "type": req.kind });
-    let mut add = |flag: &str, key: &str, value: serde_json::Value| {
-        let shown = value
-            .as_str()
-            .map(String::from)
-            .unwrap_or_else(|| value.to_string());
-        cmd.push_str(&format!(" {flag} {shown}"));
-        args[key] = value;
-    };
-    if let Some(i) = &req.image {
-        add("--image", "image", i.clone().into());
-    }
-    if let Some(p) = req.port {
-        add("--port", "port", p.into());
-    }
-    if let Some(p) = req.host_port {
-        add("--host-port", "host_port", p.into());
-    }
-    if let Some(d) = &req.domain {
-        add("--domain", "domain", d.clone().into());
-    }
-    for (flag, key, on) in [
-        ("--dns", "create_dns", req.dns),
-        ("--start", "auto_start", req.start),
-    ] {
-        if on {
-            cmd.push_str(&format!(" {flag}"));
-            args[key] = true.into();
-        }
-    }
-    for key in req.env.keys() {
-        cmd.push_str(&format!(" --env {key}=…"));
-    }
-    if !req.env.is_empty() {
-        cmd.push_str("  (the same --env values again)");
-    }
-    Step::new(cmd, "create_stack", args)
+/// The create that a dry run previewed. Environment values are secrets: they are named by
+/// key and must be given again.
+fn create_step(req: &CreateRequest) -> Next {
+    Next::Create(Box::new(CreateAgain {
+        name: req.name.clone(),
+        kind: req.kind.clone(),
+        image: req.image.clone(),
+        port: req.port,
+        host_port: req.host_port,
+        domain: req.domain.clone(),
+        env_keys: req.env.keys().cloned().collect(),
+        dns: req.dns,
+        start: req.start,
+    }))
 }
 
 /// Hide the stack's `.env` values in an error from docker or Compose about it.
@@ -282,8 +265,8 @@ fn dns_prerequisites(ctx: &Ctx, req: &CreateRequest) -> Vec<Error> {
             "dns",
             format!(
                 "{domain} is a special-use name that no DNS zone can hold; give the stack a \
-                 real hostname (--domain / domain, e.g. {}.example.com) or drop --dns / \
-                 create_dns",
+                 real hostname as its domain (e.g. {}.example.com), or do not ask for its DNS \
+                 record",
                 req.name
             ),
         ));
@@ -296,7 +279,8 @@ fn dns_prerequisites(ctx: &Ctx, req: &CreateRequest) -> Vec<Error> {
 #[derive(Debug, Serialize)]
 pub struct Validation {
     pub valid: bool,
-    pub problems: Vec<String>,
+    /// Each problem, with its advice where one helps (JSON: strings in the face's words).
+    pub problems: Vec<Hint>,
     pub would_create: Option<Created>,
 }
 
@@ -324,13 +308,13 @@ pub fn validate(ctx: &Ctx, req: &CreateRequest) -> Result<Validation> {
         },
         Err(Error::InvalidMany(errors)) => Validation {
             valid: false,
-            problems: errors.iter().map(ToString::to_string).collect(),
+            problems: errors.iter().map(|e| Hint::from(e.to_string())).collect(),
             would_create: None,
         },
         Err(e) => {
-            let problem = match e.hint() {
-                Some(hint) => format!("{e} ({hint})"),
-                None => e.to_string(),
+            let problem = match e.advice() {
+                Some(hint) => Hint::from(format!("{e} (")).and(hint).text(")"),
+                None => Hint::from(e.to_string()),
             };
             Validation {
                 valid: false,
@@ -731,7 +715,7 @@ pub struct Lifecycle {
     /// Docker's own output (captured modes only).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub output: String,
-    pub next: Step,
+    pub next: Next,
 }
 
 impl Report for Lifecycle {
@@ -821,12 +805,16 @@ fn run_lifecycle(ctx: &Ctx, meta: StackMeta, action: Action) -> Result<Lifecycle
                     command,
                     status,
                     stderr,
-                    hint: Some(format!(
-                        "the pull failed, so the running containers were left as they are. An image that exists \
-                         only on this engine (built or imported here) cannot be pulled: recreate the containers \
-                         without pulling with `stackwiz start {}`",
-                        meta.name
-                    )),
+                    hint: Some(
+                        Hint::from(
+                            "the pull failed, so the running containers were left as they are. An image that \
+                             exists only on this engine (built or imported here) cannot be pulled: recreate \
+                             the containers without pulling with ",
+                        )
+                        .then(Next::Start {
+                            name: meta.name.clone(),
+                        }),
+                    ),
                 },
                 other => other,
             })?;
@@ -836,9 +824,10 @@ fn run_lifecycle(ctx: &Ctx, meta: StackMeta, action: Action) -> Result<Lifecycle
             (out, "updated")
         }
     };
+    let name = meta.name.clone();
     let next = match action {
-        Action::Stop | Action::Down => Step::start(&meta.name),
-        _ => Step::status(&meta.name),
+        Action::Stop | Action::Down => Next::Start { name },
+        _ => Next::Status { name },
     };
     Ok(Lifecycle {
         name: meta.name,
@@ -898,10 +887,19 @@ pub struct Removed {
     pub trashed_to: Option<PathBuf>,
     pub purged: bool,
     pub volumes_removed: bool,
-    /// The DNS records deleted (and kept), or `{"skipped": why, "retry": command}`.
-    pub dns: Option<serde_json::Value>,
+    /// What was done about the stack's DNS records.
+    pub dns: Option<RemovedDns>,
     /// True when only containers were left: the stack's folder was already gone.
     pub orphan: bool,
+}
+
+/// What `remove` did about the stack's DNS records. JSON: the records deleted (and kept),
+/// or `{"skipped": why, "retry": step}` (the step that deletes them once that is fixed).
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum RemovedDns {
+    Deleted(super::dns::DnsDeleted),
+    Skipped { skipped: String, retry: Next },
 }
 
 impl Report for Removed {
@@ -915,17 +913,7 @@ impl Report for Removed {
             ),
             (None, false) => format!("removed {}: containers down, folder deleted\n", self.name),
         };
-        if let Some(skipped) = self
-            .dns
-            .as_ref()
-            .and_then(|d| d.get("skipped"))
-            .and_then(|s| s.as_str())
-        {
-            let retry = self
-                .dns
-                .as_ref()
-                .and_then(|d| d["retry"]["command"].as_str())
-                .unwrap_or_default();
+        if let Some(RemovedDns::Skipped { skipped, retry }) = &self.dns {
             out.push_str(&format!(
                 "note: DNS records not checked: {skipped}; once it is set: {retry}\n"
             ));
@@ -964,10 +952,12 @@ pub fn removable(ctx: &Ctx, name: &str) -> Result<Option<StackMeta>> {
                 ctx.cfg.base_dir.display(),
                 o.name
             ),
-            format!(
-                "remove them by their project name: stackwiz remove {}",
-                o.name
-            ),
+            Hint::from("remove them by their project name: ").then(Next::Remove {
+                name: o.name.clone(),
+                purge: false,
+                volumes: false,
+                keep_dns: false,
+            }),
         ));
     }
     Err(refused)
@@ -1042,15 +1032,12 @@ pub fn remove(ctx: &Ctx, req: &RemoveRequest) -> Result<Removed> {
                 meta.path.display()
             ),
             source: Box::new(e),
-            retry: vec![Step::new(
-                format!(
-                    "stackwiz remove {}{} --yes",
-                    meta.name,
-                    if req.purge { " --purge" } else { "" }
-                ),
-                "remove_stack",
-                serde_json::json!({ "name": meta.name, "purge": req.purge, "confirm": true }),
-            )],
+            retry: vec![Next::Confirmed(Box::new(Next::Remove {
+                name: meta.name.clone(),
+                purge: req.purge,
+                volumes: false,
+                keep_dns: req.keep_dns,
+            }))],
         }
     })?;
     let mut report = Removed {
@@ -1068,16 +1055,18 @@ pub fn remove(ctx: &Ctx, req: &RemoveRequest) -> Result<Removed> {
     else {
         return Ok(report);
     };
-    let retry = Step::new(
-        format!("stackwiz dns delete {domain} --stack {} --yes", meta.name),
-        "delete_dns_record",
-        serde_json::json!({ "subdomain": domain, "stack": meta.name }),
-    );
+    let retry = Next::Confirmed(Box::new(Next::DnsDelete {
+        name: domain.to_string(),
+        record_type: None,
+        stack: Some(meta.name.clone()),
+        force: false,
+    }));
     if !ctx.cfg.token_configured() {
         // Not an error: many stacks never had a record. But say so, and how to clean up.
-        report.dns = Some(
-            serde_json::json!({"skipped": "no Cloudflare token is configured", "retry": retry}),
-        );
+        report.dns = Some(RemovedDns::Skipped {
+            skipped: "no Cloudflare token is configured".into(),
+            retry,
+        });
         return Ok(report);
     }
     let change =
@@ -1086,7 +1075,7 @@ pub fn remove(ctx: &Ctx, req: &RemoveRequest) -> Result<Removed> {
             source: Box::new(e),
             retry: vec![retry],
         })?;
-    report.dns = Some(serde_json::to_value(change).unwrap_or_default());
+    report.dns = Some(RemovedDns::Deleted(change));
     Ok(report)
 }
 
