@@ -313,17 +313,14 @@ fn a_symlinked_compose_file_or_stack_folder_is_never_read() {
     assert_eq!(list["stacks"], serde_json::json!([]), "{list}");
 
     // Over MCP, the resource stack://app/compose is not served through the symlink.
-    let input = [
-        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#,
-        r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
-        r#"{"jsonrpc":"2.0","id":2,"method":"resources/read","params":{"uri":"stack://app/compose"}}"#,
-    ]
-    .map(|l| format!("{l}\n"))
-    .concat();
     let out = env
         .cmd(["mcp"])
         .env("STACKWIZ_DOCKER", &docker)
-        .stdin(input)
+        .mcp_input(&[
+            r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#,
+            r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+            r#"{"jsonrpc":"2.0","id":2,"method":"resources/read","params":{"uri":"stack://app/compose"}}"#,
+        ])
         .output();
     let env_text = std::fs::read_to_string(env.stack("app").join(".env")).unwrap();
     assert!(out.stdout.contains(r#""id":2"#), "{out}");
