@@ -928,6 +928,24 @@ mod tests {
     }
 
     #[test]
+    fn a_config_file_not_in_utf8_is_a_config_error_at_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, b"network = \"a\"\ndefault_domain = \"\xff\"\n").unwrap();
+        let err = Config::resolve(
+            &Overrides::default(),
+            &env(&[("STACKWIZ_CONFIG", &file.display().to_string())]),
+        )
+        .unwrap_err();
+        assert_eq!(err.exit_code(), 2, "{err}");
+        assert!(
+            matches!(&err, Error::Config { path, line: Some(2), .. } if *path == file),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("not UTF-8"), "{err}");
+    }
+
+    #[test]
     fn flag_beats_env_beats_file() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("c.toml");

@@ -617,7 +617,9 @@ fn cloudflare_answering_5xx_throughout_is_a_clear_error() {
         &["dns", "list"][..],
         &["dns", "create", "app", "--value", "203.0.113.9"],
     ] {
+        let away = outside(&w.env);
         let out = run(&w.env, args);
+        assert_eq!(outside(&w.env), away);
         fails_clearly(&out, 1, "Cloudflare");
         assert!(out.stderr.contains("503"), "the status is named:\n{out}");
     }
@@ -637,8 +639,14 @@ fn a_malformed_answer_to_a_write_is_a_clear_error() {
             "{\"success\":true,\"result\":{\"id\":".into(),
         ));
     }
+    let away = outside(&w.env);
     let out = run(&w.env, &["dns", "create", "app", "--value", "192.0.2.7"]);
     fails_clearly(&out, 1, "Cloudflare");
+    assert!(
+        w.cf.count("POST", |_| true) >= 1,
+        "no POST was answered badly"
+    );
+    assert_eq!(outside(&w.env), away);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -649,7 +657,7 @@ fn create_racing_remove_leaves_a_whole_stack_or_none() {
     let env = lab();
     add_keep(&env);
     let away = outside(&env);
-    for round in 0..25 {
+    for round in 0..40 {
         let (a, b) = std::thread::scope(|s| {
             let create = s.spawn(|| {
                 run(
