@@ -624,8 +624,9 @@ impl ConfigFile {
                     .map(|p| (PathBuf::from(p), "env STACKWIZ_CONFIG"))
             });
         if let Some((path, by)) = explicit {
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| Error::io("read config file", &path, e))?;
+            let bytes =
+                std::fs::read(&path).map_err(|e| Error::io("read config file", &path, e))?;
+            let text = config_text(&path, bytes)?;
             return ConfigFile::parse(path, by.into(), &text);
         }
         let xdg = env
@@ -637,8 +638,11 @@ impl ConfigFile {
             .into_iter()
             .chain([(PathBuf::from("/etc/stackwiz/config.toml"), "system config")]);
         for (path, by) in candidates {
-            match std::fs::read_to_string(&path) {
-                Ok(text) => return ConfigFile::parse(path, by.into(), &text),
+            match std::fs::read(&path) {
+                Ok(bytes) => {
+                    let text = config_text(&path, bytes)?;
+                    return ConfigFile::parse(path, by.into(), &text);
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(Error::io("read config file", &path, e)),
             }
@@ -741,6 +745,21 @@ fn one_line(message: &str) -> String {
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// A config file's bytes as text: TOML is UTF-8, so anything else is a file that cannot be
+/// parsed (exit 2, naming the file and the line), not a failure to read it.
+fn config_text(path: &Path, bytes: Vec<u8>) -> Result<String> {
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let line = e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+        Error::Config {
+            path: path.to_path_buf(),
+            line: Some(line),
+            key: None,
+            message: format!("not UTF-8 text (invalid byte at offset {at}); save it as UTF-8"),
+        }
+    })
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -970,6 +989,24 @@ mod tests {
         assert_eq!(c.dns.api_url, DEFAULT_CF_API_URL);
         assert_eq!(c.dns.ip_services.len(), 3);
         assert!(c.dns.token.is_none());
+    }
+
+    #[test]
+    fn a_config_file_not_in_utf8_is_a_config_error_at_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, b"network = \"a\"\ndefault_domain = \"\xff\"\n").unwrap();
+        let err = Config::resolve(
+            &Overrides::default(),
+            &env(&[("STACKWIZ_CONFIG", &file.display().to_string())]),
+        )
+        .unwrap_err();
+        assert_eq!(err.exit_code(), 2, "{err}");
+        assert!(
+            matches!(&err, Error::Config { path, line: Some(2), .. } if *path == file),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("not UTF-8"), "{err}");
     }
 
     #[test]

@@ -66,11 +66,7 @@ pub fn domain(field: &str, domain: &str) -> Result<()> {
     }
     // A top-level label is never all digits (RFC 3696 2): `1.2.3.4` is an IP address, which
     // would pass the label rule but route nothing and name no DNS record.
-    if domain
-        .rsplit('.')
-        .next()
-        .is_some_and(|tld| tld.bytes().all(|c| c.is_ascii_digit()))
-    {
+    if numeric_tld(domain) {
         return Err(Error::invalid(
             field,
             format!(
@@ -81,6 +77,15 @@ pub fn domain(field: &str, domain: &str) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// The last label of `host` (a trailing dot ignored) is all digits: an IP address like
+/// `1.2.3.4`, or a name no zone can hold (RFC 3696 2).
+pub fn numeric_tld(host: &str) -> bool {
+    host.trim_end_matches('.')
+        .rsplit('.')
+        .next()
+        .is_some_and(|tld| !tld.is_empty() && tld.bytes().all(|c| c.is_ascii_digit()))
 }
 
 /// A TCP port.

@@ -371,6 +371,7 @@ fn operational_failures_say_what_was_done_and_touch_nothing_else() {
             .env("FAKE_DOCKER_UP_LEAK", SECRET)
             .secret(SECRET),
         cli("dns create wildcard", &["dns", "create", "*.example.com", "--value", "1.1.1.1"], Fails("")),
+        cli("dns create with an ip as name", &["dns", "create", "1.2.3.4", "--value", "1.1.1.1"], Invalid("invalid name")),
         cli("dns delete traversal", &["dns", "delete", "../x", "--yes"], Invalid("invalid name")),
         cli("dns list zone traversal", &["dns", "list", "--zone", "../../x"], Invalid("invalid zone")),
         cli("dns value with newline", &["dns", "create", "a.example.com", "--type", "A", "--value", "1.1.1.1\nx"], Invalid("")),
@@ -549,6 +550,11 @@ fn hostile_config_files_and_settings_are_refused_naming_the_source() {
         config("config missing docker", s("docker = \"/nonexistent/docker\"\n"), &["status", KEEP], Fails("not found")),
         cli("config file missing", &["--config", "/nonexistent/c.toml", "list"], Fails("cannot read config file")),
         cli("config file is a directory", &["--config", "outside", "list"], Fails("cannot read config file")),
+        cli("config not utf-8", &["list"], Invalid(bad))
+            .env("STACKWIZ_CONFIG", "hostile.toml")
+            .setup(|lab| {
+                std::fs::write(lab.root.join("hostile.toml"), b"network = \"\xff\"\n").unwrap()
+            }),
         cli("env relative base dir", &["list"], Invalid("must be an absolute path"))
             .env("STACKWIZ_BASE_DIR", "stacks"),
         cli("flag empty base dir", &["--base-dir", "", "list"], Clap),
@@ -931,13 +937,6 @@ fn known_bugs() -> Vec<(Case, &'static str)> {
     };
     vec![
         (
-            cli("dns create with an ip as name", &["dns", "create", "1.2.3.4", "--value", "1.1.1.1"], Invalid("invalid name")),
-            "`dns create 1.2.3.4 --value 1.1.1.1` asks Cloudflare for the zone `1.2.3.4` and \
-             fails with exit 1 (a network error here); an IP address is no record name: exit 2 \
-             before any request, as `create --domain 1.2.3.4` now does (src/ops/dns.rs name \
-             check; validate::domain refuses a numeric top-level label)",
-        ),
-        (
             cli("start error on a terminal quoting an env value", &["start", KEEP], Fails("invalid hostPort"))
                 .env("FAKE_DOCKER_UP_LEAK", ENV_SECRET)
                 .passthrough(),
@@ -976,16 +975,6 @@ fn known_bugs() -> Vec<(Case, &'static str)> {
             "a non-UTF-8 --env-file exits 1 (`cannot read env file: stream did not contain \
              valid UTF-8`, an Io error); it is invalid input: exit 2 naming the file (and line) \
              (src/envfile.rs read)",
-        ),
-        (
-            cli("config not utf-8", &["list"], Invalid("config file"))
-                .env("STACKWIZ_CONFIG", "hostile.toml")
-                .setup(|lab| {
-                    std::fs::write(lab.root.join("hostile.toml"), b"network = \"\xff\"\n").unwrap()
-                }),
-            "a non-UTF-8 config file exits 1 (`cannot read config file ...: stream did not \
-             contain valid UTF-8`, an Io error); it is a file that cannot be parsed: \
-             Error::Config, exit 2 (src/config.rs ConfigFile::find_and_read)",
         ),
     ]
 }

@@ -183,7 +183,16 @@ impl Session {
         );
         let schema = self.output_schema(tool);
         assert_eq!(schema["type"], "object", "{tool}: outputSchema {schema}");
-        let problems = conforms(&structured, &schema, "structuredContent");
+        let mut problems = conforms(&structured, &schema, "structuredContent");
+        // The schemas are open, so a report field they do not list would pass unseen: an
+        // agent reads the schema to learn what a result holds.
+        for field in structured.as_object().into_iter().flat_map(|o| o.keys()) {
+            if schema["properties"].get(field).is_none() {
+                problems.push(format!(
+                    "structuredContent.{field}: not in the outputSchema"
+                ));
+            }
+        }
         assert!(
             problems.is_empty(),
             "{tool}: structuredContent breaks its outputSchema:\n{}\nschema: {schema}\nresult: {structured:#}",

@@ -192,7 +192,7 @@ pub static TOOLS: &[Tool] = &[
     Tool {
         name: "sync_dns",
         title: "Sync DNS",
-        description: "Point stackwiz's A/AAAA records of the stacks' domains at this server's public IP.",
+        description: "Point the A/AAAA records stackwiz detected (`ip=auto`) for this host's stacks at this server's public IP; others are left alone.",
         input_schema: dry_run_input,
         output_schema: sync_schema,
         annotations: Annotations { read_only: false, destructive: true, idempotent: true, open_world: true },
@@ -756,7 +756,12 @@ fn doctor_schema() -> Value {
 }
 
 fn ip_schema() -> Value {
-    fields(&["ip: string", "family: string", "source: string"])
+    fields(&[
+        "ip: string",
+        "family: string",
+        "source: string",
+        "warning: string|null",
+    ])
 }
 
 fn dns_listed_schema() -> Value {
@@ -771,6 +776,7 @@ fn dns_change_schema() -> Value {
         "previous: object|null",
         "changed: array",
         "ip_source: string|null",
+        "warning: string|null",
     ])
 }
 
@@ -793,6 +799,7 @@ fn sync_schema() -> Value {
         "checked: integer",
         "changes: array",
         "writes: integer",
+        "left_alone: array",
         "skipped: array",
     ])
 }
@@ -851,8 +858,17 @@ mod tests {
     fn call(f: &Fixture, name: &str, args: Value) -> Result<Value, Error> {
         let tool = tool(name);
         let result = (tool.call)(&f.ctx, args)?;
-        if let Err(problem) = conforms(&result, &(tool.output_schema)(), "$") {
+        let schema = (tool.output_schema)();
+        if let Err(problem) = conforms(&result, &schema, "$") {
             panic!("{name} result breaks its output schema: {problem}\n{result:#}");
+        }
+        // Open schemas accept any extra field, so a field a report gained would pass
+        // unseen: every top-level field must be listed.
+        for field in result.as_object().into_iter().flat_map(|o| o.keys()) {
+            assert!(
+                schema["properties"].get(field).is_some(),
+                "{name}: its output schema does not list `{field}`\n{result:#}"
+            );
         }
         Ok(result)
     }

@@ -1232,6 +1232,18 @@ fn checked_host(field: &str, host: &str) -> Result<String> {
             ),
         ));
     }
+    // `1.2.3.4` passes the label rule, but an IP address names no record: Cloudflare would
+    // only be asked for a zone that cannot exist.
+    if crate::validate::numeric_tld(&host) {
+        return Err(Error::invalid(
+            field,
+            format!(
+                "`{}` is an IP address or ends in a numeric label; use a DNS name like \
+                 app.example.com",
+                printable(&host)
+            ),
+        ));
+    }
     Ok(host)
 }
 
@@ -1528,6 +1540,10 @@ mod tests {
             "a..b.com",
             "x/y",
             &"a".repeat(64),
+            // An IP address (or any numeric last label) names no record.
+            "1.2.3.4",
+            "1.2.3.4.",
+            "app.example.123",
         ] {
             let err = full_name(&c, bad).unwrap_err().to_string();
             assert!(err.starts_with("invalid name:"), "{bad}: {err}");
