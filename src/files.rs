@@ -222,6 +222,12 @@ impl Dir {
         .is_ok()
     }
 
+    /// Whether the folder lies on a file system mounted read-only (no owner or mode helps).
+    pub fn on_read_only_fs(&self) -> bool {
+        rustix::fs::fstatvfs(&self.fd)
+            .is_ok_and(|v| v.f_flag.contains(rustix::fs::StatVfsMountFlags::RDONLY))
+    }
+
     /// The names of the entries, `.` and `..` left out; names that are not UTF-8 skipped.
     pub fn names(&self) -> Result<Vec<String>> {
         let dup = self

@@ -663,11 +663,22 @@ pub fn prepare_removal(cfg: &Config, stack: &StackMeta, purge: bool) -> Result<O
     let base = Dir::open(&cfg.base_dir)?;
     let folder = base.sub(&stack.name)?;
     if !base.writable() {
+        let action = if purge { "delete" } else { "move to the trash" };
+        if base.on_read_only_fs() {
+            return Err(Error::Permission {
+                message: format!(
+                    "{} is on a read-only file system, so stackwiz cannot {action} stack {}; \
+                     nothing was changed",
+                    cfg.base_dir.display(),
+                    stack.name
+                ),
+                hint: Some("remount it read-write, then try again".into()),
+            });
+        }
         return Err(Error::Permission {
             message: format!(
-                "stackwiz may not change {} (no write permission), so it cannot {} stack {}",
+                "stackwiz may not change {} (no write permission), so it cannot {action} stack {}",
                 cfg.base_dir.display(),
-                if purge { "delete" } else { "move to the trash" },
                 stack.name
             ),
             hint: Some("run as the owner of the base dir, or as root".into()),

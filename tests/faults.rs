@@ -365,9 +365,6 @@ fn a_read_only_base_dir_fails_create_and_remove_changing_nothing() {
 }
 
 #[test]
-#[ignore = "bug: `remove keep --yes` on a read-only base dir runs `docker compose down` first, \
-            then fails to create .trash: the stack is down and still there (files-helper: \
-            check what can fail first)"]
 fn a_read_only_base_dir_takes_no_stack_down() {
     let (env, _mount) = read_only_lab();
     let _ = std::fs::remove_file(env.path("bin/docker.log"));
