@@ -23,7 +23,8 @@ use serde_json::Value;
 
 use crate::config::{Config, Secret};
 use crate::error::{Error, Result};
-use crate::http::{self, Method, Request};
+use crate::http::{self, Budget, Method, Request};
+use crate::ops::next::{Hint, Next};
 
 /// How long a zone lookup stays good.
 const ZONE_CACHE_TTL: Duration = Duration::from_secs(300);
@@ -140,13 +141,14 @@ pub struct Cloudflare {
 }
 
 impl Cloudflare {
-    /// A client from the configuration. The token comes from [`Config::token`], so the
-    /// reason there is none (not configured, or an unreadable token file) reaches the user.
-    pub fn new(cfg: &Config) -> Result<Cloudflare> {
+    /// A client from the configuration, for one command: every request it makes draws on
+    /// `budget`. The token comes from [`Config::token`], so the reason there is none (not
+    /// configured, or an unreadable token file) reaches the user.
+    pub fn new(cfg: &Config, budget: &Budget) -> Result<Cloudflare> {
         let token = cfg.token()?;
         let dns = &cfg.dns;
         Ok(Cloudflare {
-            http: http::Client::api(dns.http_time_scale),
+            http: http::Client::api(dns.http_time_scale, "the Cloudflare API", budget),
             api: dns.api_url.trim_end_matches('/').to_string(),
             token: token.secret.clone(),
             zone_id: dns.zone_id.clone(),
@@ -265,15 +267,21 @@ impl Cloudflare {
             .map(|(r, _)| r)
     }
 
+    /// DELETE a record. A 404 after a retry is success: the first attempt deleted the
+    /// record and its answer got lost (a timeout, a 502 from a proxy), so the record is gone
+    /// as asked. A 404 on the first attempt stays an error (the id was wrong).
     pub fn delete(&self, zone: &Zone, id: &str) -> Result<()> {
         #[derive(Deserialize)]
         struct Deleted {}
         let path = format!("/zones/{}/dns_records/{id}", zone.id);
-        self.call::<Deleted>(Method::Delete, &path, &[], None)
-            .map(|_| ())
+        let resp = self.send(Method::Delete, &path, &[], None)?;
+        if resp.status == 404 && resp.attempts > 1 {
+            return Ok(());
+        }
+        parse_envelope::<Deleted>(resp.status, &resp.body, &resp.url).map(|_| ())
     }
 
-    /// One API call: send, then parse the envelope. Every request goes through here.
+    /// One API call: send, then parse the envelope.
     fn call<T: DeserializeOwned>(
         &self,
         method: Method,
@@ -281,6 +289,18 @@ impl Cloudflare {
         query: &[(&str, String)],
         body: Option<&Fields>,
     ) -> Result<(T, Option<ResultInfo>)> {
+        let resp = self.send(method, path, query, body)?;
+        parse_envelope(resp.status, &resp.body, &resp.url)
+    }
+
+    /// Send one request (retried per `http`'s policy). Every request goes through here.
+    fn send(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Fields>,
+    ) -> Result<Sent> {
         let url = format!("{}{path}", self.api);
         let json = body
             .map(serde_json::to_vec)
@@ -303,7 +323,12 @@ impl Cloudflare {
             },
             other => other,
         })?;
-        parse_envelope(resp.status, &resp.body, &req.shown_url())
+        Ok(Sent {
+            status: resp.status,
+            body: resp.body,
+            attempts: resp.attempts,
+            url: req.shown_url(),
+        })
     }
 
     fn cached(&self, host: &str) -> Option<Zone> {
@@ -352,6 +377,15 @@ impl Cloudflare {
         // Best effort: a read-only cache dir costs a zone lookup next time, nothing else.
         let _ = write_cache_file(&self.cache_file, &file);
     }
+}
+
+/// An answer before its envelope is read.
+struct Sent {
+    status: u16,
+    body: Vec<u8>,
+    attempts: u32,
+    /// The URL with its query, for messages.
+    url: String,
 }
 
 /// `result_info` of list answers. The 2024 schemas omit `total_pages`; the API sends it.
@@ -436,25 +470,26 @@ pub fn parse_envelope<T: DeserializeOwned>(
 }
 
 /// A next step for the user, from Cloudflare's codes first and the HTTP status second.
-fn hint_for(status: u16, errors: &[(i64, String)]) -> Option<String> {
+pub(crate) fn hint_for(status: u16, errors: &[(i64, String)]) -> Option<Hint> {
     let has = |codes: &[i64]| errors.iter().any(|(c, _)| codes.contains(c));
     let hint = if has(&[9109, 1000, 6003, 6111, 9106, 9103]) || status == 401 {
-        "the Cloudflare API token is missing, malformed or revoked: create one with Zone:Read and \
-         DNS:Edit for the zone and set STACKWIZ_CF_API_TOKEN (`stackwiz doctor` or \
-         check_environment checks it)"
+        return Some(
+            Hint::from(
+                "the Cloudflare API token is missing, malformed or revoked: create one with \
+                 Zone:Read and DNS:Edit for the zone, set STACKWIZ_CF_API_TOKEN, and check it: ",
+            )
+            .then(Next::Doctor),
+        );
     } else if has(&[10000]) || status == 403 {
         "the token may not do this: give it DNS:Edit (and Zone:Read) for this zone in the \
          Cloudflare dashboard, My Profile > API Tokens"
     } else if has(&[81057, 81058, 81053]) {
-        "a conflicting record exists: look at it with `stackwiz dns list --name NAME` \
-         (list_dns_records), then update it (`stackwiz dns update`, update_dns_record) or delete \
-         it (`stackwiz dns delete`, delete_dns_record)"
+        "a conflicting record exists: list the records of that name, then update or delete the \
+         one in the way"
     } else if has(&[81044, 7003, 7000, 1001]) || status == 404 {
         "the zone or record does not exist (anymore): check the name, and STACKWIZ_CF_ZONE_ID if set"
     } else if has(&[9021]) {
-        return Some(format!(
-            "a TTL must be {TTL_RULE}; under 60 only on Enterprise zones"
-        ));
+        return Some(format!("a TTL must be {TTL_RULE}; under 60 only on Enterprise zones").into());
     } else if has(&[971]) || status == 429 {
         "Cloudflare is rate limiting this token (1200 requests per 5 minutes): wait a few minutes and retry"
     } else if (300..400).contains(&status) {
@@ -464,7 +499,7 @@ fn hint_for(status: u16, errors: &[(i64, String)]) -> Option<String> {
     } else {
         return None;
     };
-    Some(hint.to_string())
+    Some(hint.into())
 }
 
 /// `a.b.example.com` → `a.b.example.com`, `b.example.com`, `example.com` (a zone has at
@@ -554,7 +589,10 @@ mod tests {
             err.to_string(),
             "Cloudflare API error (HTTP 400): [81057] Record already exists."
         );
-        assert!(err.hint().unwrap().contains("stackwiz dns list"));
+        assert!(err
+            .hint()
+            .unwrap()
+            .contains("list the records of that name"));
         let body = r#"{"success":false,"errors":[{"code":9109,"message":"Invalid access token"}],"messages":[],"result":null}"#;
         let err = parse(403, body).unwrap_err();
         assert!(err.to_string().contains("[9109] Invalid access token"));

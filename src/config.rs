@@ -115,7 +115,7 @@ pub struct DnsConfig {
     /// Why a configured token could not be read (an empty or unreadable token file), as
     /// (message, hint). Kept until a DNS operation asks for the token, so that a DNS-only
     /// setting never breaks the commands that need no token.
-    pub token_problem: Option<(String, Option<String>)>,
+    pub token_problem: Option<(String, Option<crate::ops::Hint>)>,
     pub api_url: String,
     pub ip_services: Vec<String>,
     pub public_ip: Option<String>,
@@ -166,6 +166,7 @@ pub struct Config {
 impl Config {
     /// Resolve the configuration from the process environment.
     pub fn load(overrides: &Overrides) -> Result<Config> {
+        refuse_non_utf8(std::env::vars_os(), overrides)?;
         Config::resolve(overrides, &Env::from_process())
     }
 
@@ -321,11 +322,11 @@ impl Config {
                 None,
                 Some((
                     format!("the Cloudflare token from {} contains spaces or control characters", t.source),
-                    Some("paste the token again, without quotes, spaces or line breaks inside it".to_string()),
+                    Some("paste the token again, without quotes, spaces or line breaks inside it".into()),
                 )),
             ),
             Ok(t) => (t, None),
-            Err(e) => (None, Some((e.to_string(), e.hint()))),
+            Err(e) => (None, Some((e.to_string(), e.advice()))),
         };
         r.entries.push(Entry {
             key: "dns.api_token",
@@ -653,8 +654,9 @@ impl ConfigFile {
                     .map(|p| (PathBuf::from(p), "env STACKWIZ_CONFIG"))
             });
         if let Some((path, by)) = explicit {
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| Error::io("read config file", &path, e))?;
+            let bytes =
+                std::fs::read(&path).map_err(|e| Error::io("read config file", &path, e))?;
+            let text = config_text(&path, bytes)?;
             return ConfigFile::parse(path, by.into(), &text);
         }
         let xdg = env
@@ -666,8 +668,11 @@ impl ConfigFile {
             .into_iter()
             .chain([(PathBuf::from("/etc/stackwiz/config.toml"), "system config")]);
         for (path, by) in candidates {
-            match std::fs::read_to_string(&path) {
-                Ok(text) => return ConfigFile::parse(path, by.into(), &text),
+            match std::fs::read(&path) {
+                Ok(bytes) => {
+                    let text = config_text(&path, bytes)?;
+                    return ConfigFile::parse(path, by.into(), &text);
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(Error::io("read config file", &path, e)),
             }
@@ -773,6 +778,21 @@ fn one_line(message: &str) -> String {
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// A config file's bytes as text: TOML is UTF-8, so anything else is a file that cannot be
+/// parsed (exit 2, naming the file and the line), not a failure to read it.
+fn config_text(path: &Path, bytes: Vec<u8>) -> Result<String> {
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let line = e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+        Error::Config {
+            path: path.to_path_buf(),
+            line: Some(line),
+            key: None,
+            message: format!("not UTF-8 text (invalid byte at offset {at}); save it as UTF-8"),
+        }
+    })
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -916,8 +936,71 @@ fn strip_quotes(value: &str) -> &str {
     value
 }
 
+/// A setting that is not UTF-8 would be dropped by [`Env`] (and a folder flag mangled), and
+/// the default used in its place: a different base dir without a word. Refuse it instead.
+fn refuse_non_utf8(
+    vars: impl Iterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
+    overrides: &Overrides,
+) -> Result<()> {
+    let refuse = |name: &str, value: &std::ffi::OsStr| {
+        Error::invalid(
+            name,
+            format!(
+                "`{}` is not valid UTF-8; stackwiz does not guess what it means (use a UTF-8 \
+                 name)",
+                crate::validate::printable(&value.to_string_lossy())
+            ),
+        )
+    };
+    for (key, value) in vars {
+        let Some(key) = key.to_str() else { continue };
+        if (key.starts_with("STACKWIZ_") || key == "DOCKER_CONTEXT") && value.to_str().is_none() {
+            return Err(refuse(key, &value));
+        }
+    }
+    for (flag, path) in [
+        ("--config", &overrides.config),
+        ("--base-dir", &overrides.base_dir),
+        ("--templates-dir", &overrides.templates_dir),
+    ] {
+        if let Some(p) = path.as_ref().filter(|p| p.to_str().is_none()) {
+            return Err(refuse(flag, p.as_os_str()));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_setting_that_is_not_utf8_is_refused_not_replaced() {
+        use std::os::unix::ffi::OsStringExt;
+        let bad = std::ffi::OsString::from_vec(b"/srv/st\xffcks".to_vec());
+        let vars = vec![
+            ("HOME".into(), std::ffi::OsString::from("/root")),
+            ("STACKWIZ_BASE_DIR".into(), bad.clone()),
+        ];
+        let e = super::refuse_non_utf8(vars.into_iter(), &super::Overrides::default()).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert_eq!(
+            e.to_string(),
+            "invalid STACKWIZ_BASE_DIR: `/srv/st\\u{fffd}cks` is not valid UTF-8; stackwiz does not \
+             guess what it means (use a UTF-8 name)"
+        );
+        let flag = super::Overrides {
+            base_dir: Some(bad.into()),
+            ..Default::default()
+        };
+        let e = super::refuse_non_utf8(std::iter::empty(), &flag).unwrap_err();
+        assert!(e.to_string().starts_with("invalid --base-dir: "), "{e}");
+        // Other programs' variables are not ours to judge.
+        let other = vec![(
+            "LANGUAGE".into(),
+            std::ffi::OsString::from_vec(b"\xff".to_vec()),
+        )];
+        super::refuse_non_utf8(other.into_iter(), &super::Overrides::default()).unwrap();
+    }
+
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Env {
@@ -939,6 +1022,24 @@ mod tests {
         assert_eq!(c.dns.api_url, DEFAULT_CF_API_URL);
         assert_eq!(c.dns.ip_services.len(), 3);
         assert!(c.dns.token.is_none());
+    }
+
+    #[test]
+    fn a_config_file_not_in_utf8_is_a_config_error_at_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, b"network = \"a\"\ndefault_domain = \"\xff\"\n").unwrap();
+        let err = Config::resolve(
+            &Overrides::default(),
+            &env(&[("STACKWIZ_CONFIG", &file.display().to_string())]),
+        )
+        .unwrap_err();
+        assert_eq!(err.exit_code(), 2, "{err}");
+        assert!(
+            matches!(&err, Error::Config { path, line: Some(2), .. } if *path == file),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("not UTF-8"), "{err}");
     }
 
     #[test]
@@ -1060,7 +1161,10 @@ mod tests {
         );
         let err = err.to_string();
         assert!(!err.contains('\n'), "{err}");
-        assert!(err.contains("line 1: invalid string; "), "{err}");
+        assert!(
+            err.contains("line 1: string values must be quoted"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -429,7 +429,7 @@ impl Docker {
         }
     }
 
-    fn hint_for(&self, stderr: &str) -> Option<String> {
+    fn hint_for(&self, stderr: &str) -> Option<crate::ops::Hint> {
         if stderr.contains("Cannot connect to the Docker daemon")
             || stderr.contains("connect: no such file")
         {
@@ -484,9 +484,12 @@ impl Docker {
     }
 
     /// `docker compose -p NAME down` for a project whose folder is gone (an orphan): Compose
-    /// v2 finds its containers by the project label, no compose file needed.
+    /// v2 finds its containers (and, with `-v`, its volumes) by the project label, no compose
+    /// file needed. Run from `/` without COMPOSE_FILE, so no compose file that Compose would
+    /// find on its own (in our working folder or its parents) adds anything to the project.
     pub fn down_orphan(&self, project: &str, volumes: bool) -> Result<String> {
         let mut cmd = self.docker();
+        cmd.current_dir("/").env_remove("COMPOSE_FILE");
         cmd.args(["compose", "-p", project, "down", "--remove-orphans"]);
         if volumes {
             cmd.arg("-v");

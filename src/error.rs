@@ -10,8 +10,7 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
-use serde::Serialize;
-use serde_json::{json, Value};
+use crate::ops::next::{Hint, Next};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -50,12 +49,12 @@ pub enum Error {
     /// The action needs a confirmation that was not given (no terminal and no --yes).
     NotConfirmed {
         action: String,
-        hint: String,
+        hint: Hint,
     },
     /// The process may not do what was asked (ownership, permissions), found before writing.
     Permission {
         message: String,
-        hint: Option<String>,
+        hint: Option<Hint>,
     },
     Io {
         action: String,
@@ -65,14 +64,14 @@ pub enum Error {
     /// A program we need is not installed.
     ProgramNotFound {
         program: String,
-        hint: String,
+        hint: Hint,
     },
     /// A child process failed. `command` is the shell-quoted command line.
     Command {
         command: String,
         status: Option<i32>,
         stderr: String,
-        hint: Option<String>,
+        hint: Option<Hint>,
     },
     /// A child gave no answer within its time budget, and was killed (with its children).
     Timeout {
@@ -88,7 +87,7 @@ pub enum Error {
     Cloudflare {
         status: u16,
         errors: Vec<(i64, String)>,
-        hint: Option<String>,
+        hint: Option<Hint>,
     },
     /// A transport problem talking to an HTTP service, or an unusable answer.
     Http {
@@ -99,17 +98,17 @@ pub enum Error {
     NoToken {
         traefik_env: PathBuf,
     },
-    /// A step after the stack was written failed; the stack stays. `retry` is what to run,
+    /// A step after the stack was written failed; the stack stays. `retry` is what to do,
     /// in order, to finish the job.
     Partial {
         done: String,
         source: Box<Error>,
-        retry: Vec<Step>,
+        retry: Vec<Next>,
     },
     /// Anything else operational, already phrased for the user.
     Other {
         message: String,
-        hint: Option<String>,
+        hint: Option<Hint>,
     },
     /// The command already printed its own account of the failure (doctor's checklist).
     Reported(String),
@@ -138,7 +137,7 @@ impl Error {
         }
     }
 
-    pub fn with_hint(message: impl Into<String>, hint: impl Into<String>) -> Error {
+    pub fn with_hint(message: impl Into<String>, hint: impl Into<Hint>) -> Error {
         Error::Other {
             message: message.into(),
             hint: Some(hint.into()),
@@ -238,13 +237,23 @@ impl Error {
         }
     }
 
-    /// A line telling the user how to fix it, where one helps.
-    pub fn hint(&self) -> Option<String> {
+    /// How to fix it, where advice helps: words both faces share, next steps as data. Each
+    /// face says it in its own words ([`Hint::say`]); [`Error::hint`] is the people's.
+    pub fn advice(&self) -> Option<Hint> {
         match self {
-            Error::StackExists { name, .. } => Some(format!(
-                "choose another name, or remove the old stack first: stackwiz remove {name}"
-            )),
-            Error::StackNotFound { .. } => Some("see the stacks there are: stackwiz list".into()),
+            Error::StackExists { name, .. } => Some(
+                Hint::from("choose another name, or remove the old stack first: ").then(
+                    Next::Remove {
+                        name: name.clone(),
+                        purge: false,
+                        volumes: false,
+                        keep_dns: false,
+                    },
+                ),
+            ),
+            Error::StackNotFound { .. } => {
+                Some(Hint::from("see the stacks there are: ").then(Next::List))
+            }
             Error::NotConfirmed { hint, .. } => Some(hint.clone()),
             Error::Permission { hint, .. } => hint.clone(),
             Error::ProgramNotFound { hint, .. } => Some(hint.clone()),
@@ -256,18 +265,18 @@ impl Error {
                     .into(),
             ),
             Error::Cloudflare { hint, .. } => hint.clone(),
-            Error::NoToken { traefik_env } => Some(format!(
+            Error::NoToken { traefik_env } => Some(Hint::from(format!(
                 "set STACKWIZ_CF_API_TOKEN (or CF_DNS_API_TOKEN, CF_API_TOKEN, \
                  STACKWIZ_CF_API_TOKEN_FILE), put api_token under [dns] in the config file, \
                  or a CF_DNS_API_TOKEN= line in {}",
                 traefik_env.display()
-            )),
+            ))),
             Error::Partial { retry, source, .. } => {
-                let retry: Vec<&str> = retry.iter().map(|s| s.command.as_str()).collect();
-                Some(match source.hint() {
-                    Some(h) => format!("{h}; then retry with: {}", retry.join(" && ")),
-                    None => format!("retry with: {}", retry.join(" && ")),
-                })
+                let first = match source.advice() {
+                    Some(h) => h.text("; then retry with: "),
+                    None => Hint::from("retry with: "),
+                };
+                Some(first.then_all(retry.clone()))
             }
             Error::Other { hint, .. } => hint.clone(),
             Error::Config { .. } => Some("fix the file, or point STACKWIZ_CONFIG elsewhere".into()),
@@ -281,73 +290,11 @@ impl Error {
             | Error::Reported(_) => None,
         }
     }
-}
 
-impl Error {
-    /// The hint for an AI agent over MCP: the same advice, with next steps named as the
-    /// tool calls it has instead of CLI commands.
-    pub fn agent_hint(&self) -> Option<String> {
-        match self {
-            Error::StackExists { .. } => {
-                Some("choose another name, or remove the old stack first (remove_stack)".into())
-            }
-            Error::StackNotFound { .. } => Some("see the stacks there are: list_stacks".into()),
-            Error::Partial { retry, source, .. } => {
-                let calls: Vec<String> = retry.iter().map(Step::call).collect();
-                let calls = calls.join(", then ");
-                Some(match source.agent_hint() {
-                    Some(h) => format!("the stack exists; {h}; then call {calls}"),
-                    None => format!("the stack exists; call {calls}"),
-                })
-            }
-            _ => self.hint(),
-        }
-    }
-}
-
-/// What to do next, for both faces: the CLI command and the MCP tool call that do it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Step {
-    pub command: String,
-    pub tool: String,
-    pub arguments: Value,
-}
-
-impl Step {
-    pub fn new(command: impl Into<String>, tool: &str, arguments: Value) -> Step {
-        Step {
-            command: command.into(),
-            tool: tool.to_string(),
-            arguments,
-        }
-    }
-
-    /// `stackwiz start NAME` / `start_stack {"name": NAME}`, and the like for status.
-    pub fn start(name: &str) -> Step {
-        Step::new(
-            format!("stackwiz start {name}"),
-            "start_stack",
-            json!({ "name": name }),
-        )
-    }
-
-    pub fn status(name: &str) -> Step {
-        Step::new(
-            format!("stackwiz status {name}"),
-            "get_stack_status",
-            json!({ "name": name }),
-        )
-    }
-
-    /// The tool call, as an agent would write it.
-    pub fn call(&self) -> String {
-        format!("{} {}", self.tool, self.arguments)
-    }
-}
-
-impl fmt::Display for Step {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.command)
+    /// The advice for a person at the command line: next steps as commands to paste (the
+    /// `Display` of [`Hint`], which `cli::next` gives it). An agent gets `mcp::next::hint`.
+    pub fn hint(&self) -> Option<String> {
+        self.advice().map(|h| h.to_string())
     }
 }
 
@@ -461,43 +408,4 @@ impl Error {
 fn seconds(d: std::time::Duration) -> String {
     let s = format!("{:.3}", d.as_secs_f64());
     s.trim_end_matches('0').trim_end_matches('.').to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_partial_failure_names_cli_commands_for_people_and_tool_calls_for_agents() {
-        let e = Error::Partial {
-            done: "stack app was created at /s/app".into(),
-            source: Box::new(Error::other("the engine is down")),
-            retry: vec![
-                Step::new(
-                    "stackwiz dns create app.example.com --stack app",
-                    "create_dns_record",
-                    json!({"subdomain": "app.example.com", "stack": "app"}),
-                ),
-                Step::start("app"),
-            ],
-        };
-        assert_eq!(
-            e.to_string(),
-            "stack app was created at /s/app, but the engine is down"
-        );
-        assert_eq!(
-            e.hint().unwrap(),
-            "retry with: stackwiz dns create app.example.com --stack app && stackwiz start app"
-        );
-        assert_eq!(
-            e.agent_hint().unwrap(),
-            r#"the stack exists; call create_dns_record {"stack":"app","subdomain":"app.example.com"}, then start_stack {"name":"app"}"#
-        );
-        let missing = Error::StackNotFound {
-            name: "x".into(),
-            path: "/s/x".into(),
-        };
-        assert!(missing.agent_hint().unwrap().contains("list_stacks"));
-        assert!(missing.hint().unwrap().contains("stackwiz list"));
-    }
 }

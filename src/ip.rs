@@ -7,7 +7,14 @@
 //! an HTML error page, an IPv6 answer to an IPv4 question, or a private, CGNAT, loopback or
 //! link-local address would point DNS somewhere wrong, so it is rejected (private ranges
 //! are allowed with `STACKWIZ_ALLOW_PRIVATE_IP=1` for LAN-only set-ups). When every service
-//! fails the error lists each one and why, and callers change nothing.
+//! fails the error lists each one and why, and callers change nothing. The services share
+//! the command's time budget ([`Budget`]): once it is spent (or the command cancelled) no
+//! further service is asked.
+//!
+//! A documentation address (RFC 5737 `203.0.113.0/24` and friends, RFC 3849 `2001:db8::/32`)
+//! is what examples use: set explicitly in `STACKWIZ_PUBLIC_IP` it is taken as written, with
+//! a warning that nobody can reach it; answered by a service it is refused like any address
+//! that would point DNS somewhere wrong.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -15,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::DnsConfig;
 use crate::error::{Error, Result};
-use crate::http::{self, Method, Request};
+use crate::http::{self, Budget, Method, Request};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -42,14 +49,16 @@ impl Family {
 }
 
 /// A detected address and where it came from (`env STACKWIZ_PUBLIC_IP` or a service URL).
+/// `warning`: something the user should know about it (a documentation address).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Detected {
     pub ip: IpAddr,
     pub source: String,
+    pub warning: Option<String>,
 }
 
-/// The server's public address of `family`.
-pub fn detect(cfg: &DnsConfig, family: Family) -> Result<Detected> {
+/// The server's public address of `family`, within the command's `budget`.
+pub fn detect(cfg: &DnsConfig, family: Family, budget: &Budget) -> Result<Detected> {
     if let Some(fixed) = &cfg.public_ip {
         return from_setting(fixed, &cfg.public_ip_source, family, cfg.allow_private_ip);
     }
@@ -62,9 +71,21 @@ pub fn detect(cfg: &DnsConfig, family: Family) -> Result<Detected> {
             "set STACKWIZ_PUBLIC_IP, or list services in STACKWIZ_IP_SERVICES",
         ));
     }
-    let client = http::Client::ip_service(cfg.http_time_scale, family == Family::Ipv6);
+    let client = http::Client::ip_service(cfg.http_time_scale, family == Family::Ipv6, budget);
     let mut failures = Vec::new();
-    for url in &cfg.ip_services {
+    for (i, url) in cfg.ip_services.iter().enumerate() {
+        if i > 0 && client.stopped() {
+            let why = if budget.is_cancelled() {
+                "cancelled"
+            } else {
+                "the command's time budget is spent"
+            };
+            failures.push(format!(
+                "{}: not asked, {why}",
+                cfg.ip_services[i..].join(", ")
+            ));
+            break;
+        }
         let req = Request {
             method: Method::Get,
             url,
@@ -84,6 +105,7 @@ pub fn detect(cfg: &DnsConfig, family: Family) -> Result<Detected> {
                 return Ok(Detected {
                     ip,
                     source: url.clone(),
+                    warning: None,
                 })
             }
             Err(why) => failures.push(format!("{url}: {why}")),
@@ -113,6 +135,7 @@ fn from_setting(
         None => format!("dns.public_ip (from {source})"),
     };
     let mut found = None;
+    let mut warning = None;
     for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let ip: IpAddr = part.parse().map_err(|_| {
             Error::invalid(
@@ -123,24 +146,40 @@ fn from_setting(
                 ),
             )
         })?;
-        if Family::of(&ip) == family {
+        if Family::of(&ip) != family {
+            continue;
+        }
+        // Written by hand, a documentation address is what the user asked for (examples
+        // use them); only a service answering one would be a mistake.
+        if let Some(range) = documentation(&ip) {
+            warning = Some(format!(
+                "{ip} (from {source}) is a documentation address ({range}): records pointing \
+                 to it reach nobody; set the server's real address for real use"
+            ));
+        } else {
             check_public(&ip, allow_private)
                 .map_err(|why| Error::invalid(&field, format!("{ip} is {why}")))?;
-            found = Some(ip);
         }
+        found = Some(ip);
     }
     let source = source.to_string();
-    found.map(|ip| Detected { ip, source }).ok_or_else(|| {
-        Error::invalid(
-            &field,
-            format!(
+    found
+        .map(|ip| Detected {
+            ip,
+            source,
+            warning,
+        })
+        .ok_or_else(|| {
+            Error::invalid(
+                &field,
+                format!(
                 "`{}` holds no {} address; add one after a comma (e.g. 203.0.113.7,2001:db8::7) \
                  or give the record value explicitly",
                 crate::validate::printable(value),
                 family.label()
             ),
-        )
-    })
+            )
+        })
 }
 
 /// One service's answer: a bare address (surrounding whitespace allowed) or Cloudflare's
@@ -182,6 +221,26 @@ pub fn parse_answer(
     }
     check_public(&ip, allow_private).map_err(|why| format!("answered {ip}, {why}"))?;
     Ok(ip)
+}
+
+/// The documentation range holding `ip`, if any: RFC 5737's three IPv4 blocks and RFC
+/// 3849's `2001:db8::/32`.
+pub fn documentation(ip: &IpAddr) -> Option<&'static str> {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            match (a, b, c) {
+                (192, 0, 2) => Some("RFC 5737, 192.0.2.0/24"),
+                (198, 51, 100) => Some("RFC 5737, 198.51.100.0/24"),
+                (203, 0, 113) => Some("RFC 5737, 203.0.113.0/24"),
+                _ => None,
+            }
+        }
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            (s[0] == 0x2001 && s[1] == 0x0db8).then_some("RFC 3849, 2001:db8::/32")
+        }
+    }
 }
 
 /// Ok when `ip` is global unicast; otherwise why not. `allow_private` lets through the
@@ -344,5 +403,30 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("private"), "{err}");
+    }
+
+    #[test]
+    fn a_documentation_address_set_by_hand_is_taken_with_a_warning() {
+        for (value, family) in [
+            ("203.0.113.50", Family::Ipv4),
+            ("192.0.2.1", Family::Ipv4),
+            ("198.51.100.7", Family::Ipv4),
+            ("203.0.113.7,2001:db8::7", Family::Ipv6),
+        ] {
+            let got = from_setting(value, ENV, family, false).unwrap();
+            assert_eq!(Family::of(&got.ip), family, "{value}");
+            let warning = got.warning.expect("a warning");
+            assert!(warning.contains("documentation address"), "{warning}");
+        }
+        assert_eq!(
+            from_setting("93.184.216.34", ENV, Family::Ipv4, false)
+                .unwrap()
+                .warning,
+            None
+        );
+        // Detected, it stays refused; other special ranges stay refused when set by hand.
+        assert!(ok("203.0.113.50", Family::Ipv4).is_err());
+        assert!(ok("2001:db8::1", Family::Ipv6).is_err());
+        assert!(from_setting("198.18.0.1", ENV, Family::Ipv4, false).is_err());
     }
 }

@@ -8,6 +8,7 @@ pub mod config;
 pub mod docker;
 pub mod envfile;
 pub mod error;
+pub mod files;
 pub mod http;
 pub mod ip;
 pub mod mcp;

@@ -1,10 +1,8 @@
-//! File ownership for new stacks: who should own them, whether we may give them away, and
-//! applying it inside a folder we just built.
+//! File ownership for new stacks: who should own them and whether we may give them away.
 //!
 //! The check runs before anything is written, so a user who may not chown learns it up
-//! front. `apply` never follows a symlink and never leaves the folder it is given.
-
-use std::path::Path;
+//! front. The owner is applied by `files`, on each open descriptor as it is created: never by
+//! path, so no symlink planted in between can redirect a chown.
 
 use crate::error::{Error, Result};
 
@@ -49,7 +47,7 @@ pub fn resolve(user: &str, group: &str) -> Result<Owner> {
             message: format!(
                 "stackwiz runs as `{me}` and may not give stack files to user `{user}`"
             ),
-            hint: Some(format!("run as root, or set STACKWIZ_DEFAULT_USER={me}")),
+            hint: Some(format!("run as root, or set STACKWIZ_DEFAULT_USER={me}").into()),
         });
     }
     let in_group = gid == uzers::get_effective_gid()
@@ -68,18 +66,4 @@ pub fn resolve(user: &str, group: &str) -> Result<Owner> {
         });
     }
     Ok(Owner { uid, gid })
-}
-
-/// Give `dir` and everything below it to `owner`, without following symlinks.
-pub fn apply(dir: &Path, owner: Owner) -> Result<()> {
-    std::os::unix::fs::lchown(dir, Some(owner.uid), Some(owner.gid))
-        .map_err(|e| Error::io("set the owner of", dir, e))?;
-    let meta = std::fs::symlink_metadata(dir).map_err(|e| Error::io("inspect", dir, e))?;
-    if meta.is_dir() {
-        for entry in std::fs::read_dir(dir).map_err(|e| Error::io("read", dir, e))? {
-            let entry = entry.map_err(|e| Error::io("read", dir, e))?;
-            apply(&entry.path(), owner)?;
-        }
-    }
-    Ok(())
 }

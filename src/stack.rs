@@ -5,21 +5,30 @@
 //! one is built in a hidden temporary folder inside the base dir and moved into place with a
 //! no-replace rename: an existing stack is never touched, of concurrent creates exactly one
 //! wins, and a failure at any step leaves nothing behind. Nothing here talks to docker.
+//!
+//! Every file below the base dir is made and read through `files` (directory handles, no
+//! symlink followed). A build folder's name records its creator (PID, start time, PID
+//! namespace): SIGINT/SIGTERM remove the folders of this process ([`abandon_builds`]), and
+//! the next run sweeps one whose creator is gone ([`sweep_abandoned`]).
 
 use std::collections::BTreeMap;
-use std::fs::{self, OpenOptions};
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rustix::fs::FileType;
 
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::envfile;
 use crate::error::{Error, Result};
+use crate::files::{self, Dir, RenameError};
+use crate::ops::{Hint, Next};
 use crate::perms::{self, Owner};
 use crate::template::{self, Vars};
 use crate::validate;
+use crate::validate::TRASH_DIR;
 
 pub const COMPOSE_FILE: &str = "docker-compose.yml";
 pub const ENV_FILE: &str = ".env";
@@ -244,23 +253,23 @@ pub fn with_scratch_copy<T>(
     // Inside the base dir, named like a build folder: the `.env` (secrets) stays where the
     // stack would live, and a killed run's copy is swept like any abandoned build.
     let parent = if cfg.base_dir.is_dir() {
+        sweep_abandoned(&cfg.base_dir);
         cfg.base_dir.clone()
     } else {
         std::env::temp_dir()
     };
-    let dir = parent.join(format!(
-        "{TMP_PREFIX}{}-{}-{}",
-        plan.name,
-        std::process::id(),
-        nanos()
-    ));
-    fs::create_dir(&dir).map_err(|e| Error::io("create folder", &dir, e))?;
-    let result = fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))
-        .map_err(|e| Error::io("set the mode of", &dir, e))
-        .and_then(|()| write_file(&dir.join(COMPOSE_FILE), &plan.compose, 0o600))
-        .and_then(|()| write_file(&dir.join(ENV_FILE), &plan.env, 0o600))
-        .and_then(|()| check(&dir));
-    let _ = fs::remove_dir_all(&dir);
+    let parent = Dir::open(&parent)?;
+    let build = Building::start(&parent, &plan.name, 0o700)?;
+    let result = build
+        .dir
+        .create_file(COMPOSE_FILE, plan.compose.as_bytes(), 0o600, None)
+        .and_then(|()| {
+            build
+                .dir
+                .create_file(ENV_FILE, plan.env.as_bytes(), 0o600, None)
+        })
+        .and_then(|()| check(&build.path));
+    drop(build);
     result
 }
 
@@ -288,78 +297,194 @@ pub fn write(cfg: &Config, plan: &Plan) -> Result<()> {
             .map_err(|e| Error::io("create the base dir", &cfg.base_dir, e))?;
     }
     sweep_abandoned(&cfg.base_dir);
-    let tmp = cfg.base_dir.join(format!(
-        "{TMP_PREFIX}{}-{}-{}",
-        plan.name,
-        std::process::id(),
-        nanos()
-    ));
-    let result = build(&tmp, plan).and_then(|()| move_into_place(&tmp, &plan.path, &plan.name));
-    if result.is_err() {
-        let _ = fs::remove_dir_all(&tmp);
-    }
-    result
+    let base = Dir::open(&cfg.base_dir)?;
+    // Private (0700, ours) while it is built: nobody else can enter it or plant anything.
+    let build = Building::start(&base, &plan.name, 0o700)?;
+    fill(&build.dir, plan)?;
+    build.finish(&base, &plan.name, &plan.path)
 }
 
-/// Hidden folders where new stacks are built: `.stackwiz-new-NAME-PID-NANOS`.
+/// Hidden folders where new stacks are built: `.stackwiz-new-NAME-OWNER-NANOS`, where OWNER
+/// is `PID.START.PIDNS` (the creating process, its start time and its PID namespace), so a
+/// later run can tell for sure that the creator is gone. Older folders carry the PID alone.
 const TMP_PREFIX: &str = ".stackwiz-new-";
 
-/// Remove build folders left by a create that was killed (its process gone, the folder an
-/// hour old), so an interrupted create leaves nothing behind for long.
-fn sweep_abandoned(base: &Path) {
-    let Ok(entries) = fs::read_dir(base) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(TMP_PREFIX)) else {
-            continue;
-        };
-        let pid = rest.rsplit('-').nth(1).and_then(|p| p.parse::<u32>().ok());
-        // An hour old and its process gone: a create in another PID namespace (stackwiz in a
-        // container sharing the base dir) looks gone from here but is never that slow.
-        let old = entry
-            .metadata()
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| t.elapsed().ok())
-            .is_some_and(|age| age.as_secs() > 3600);
-        if let (Some(pid), true) = (pid, old) {
-            if Path::new("/proc/self").exists() && !Path::new(&format!("/proc/{pid}")).exists() {
-                let _ = fs::remove_dir_all(entry.path());
+/// Build folders of this process that are not finished yet: a SIGINT or SIGTERM removes them
+/// (see [`abandon_builds`]) before the process exits.
+static BUILDS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn builds() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    BUILDS.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Remove every unfinished build folder of this process, for a signal handler that is about
+/// to exit: the registry stays locked, so no build is moved into place afterwards.
+pub fn abandon_builds() {
+    let guard = builds();
+    for path in guard.iter() {
+        let _ = fs::remove_dir_all(path);
+    }
+    std::mem::forget(guard);
+}
+
+/// A build folder being filled. Dropped unfinished (an error, a panic), it is removed.
+struct Building {
+    dir: Dir,
+    name: String,
+    path: PathBuf,
+    parent: Dir,
+}
+
+impl Building {
+    fn start(parent: &Dir, stack: &str, bits: u32) -> Result<Building> {
+        let name = format!("{TMP_PREFIX}{stack}-{}-{}", owner_tag(), nanos());
+        let path = parent.join(&name);
+        // Registered before it exists: a signal in between finds nothing to remove.
+        builds().push(path.clone());
+        let dir = match parent.create_dir(&name, bits) {
+            Ok(d) => d,
+            Err(e) => {
+                builds().retain(|p| p != &path);
+                return Err(e);
             }
+        };
+        Ok(Building {
+            dir,
+            name,
+            path,
+            parent: parent.try_clone()?,
+        })
+    }
+
+    /// Move the build folder to `dest_name` in `base` without replacing anything, with the
+    /// registry locked so a signal cannot remove the folder halfway through the move.
+    fn finish(self, base: &Dir, dest_name: &str, dest: &Path) -> Result<()> {
+        let mut registry = builds();
+        let moved = files::rename_noreplace(&self.parent, &self.name, base, dest_name);
+        if moved.is_ok() {
+            registry.retain(|p| p != &self.path);
+        }
+        drop(registry);
+        match moved {
+            // Someone who may write in the base dir could swap folders around: make sure the
+            // folder now in place is the one we built.
+            Ok(()) if base.holds(dest_name, &self.dir) => Ok(()),
+            Ok(()) => Err(Error::other(format!(
+                "{} changed while it was moved into place; check the base dir for intruders",
+                dest.display()
+            ))),
+            Err(RenameError::Exists) => Err(Error::StackExists {
+                name: dest_name.to_string(),
+                path: dest.to_path_buf(),
+            }),
+            Err(RenameError::Other(e)) => Err(Error::io("move the new stack to", dest, e)),
         }
     }
 }
 
-fn build(tmp: &Path, plan: &Plan) -> Result<()> {
-    make_dir(tmp)?;
-    write_file(&tmp.join(COMPOSE_FILE), &plan.compose, 0o644)?;
-    write_file(&tmp.join(ENV_FILE), &plan.env, 0o640)?;
-    for folder in &plan.folders {
-        make_dir(&tmp.join(folder))?;
+impl Drop for Building {
+    fn drop(&mut self) {
+        let mut registry = builds();
+        if registry.contains(&self.path) {
+            let _ = self.parent.remove_all(&self.name);
+            registry.retain(|p| p != &self.path);
+        }
     }
-    perms::apply(tmp, plan.owner)
 }
 
-fn make_dir(path: &Path) -> Result<()> {
-    fs::create_dir(path).map_err(|e| Error::io("create folder", path, e))?;
-    fs::set_permissions(path, fs::Permissions::from_mode(0o750))
-        .map_err(|e| Error::io("set the mode of", path, e))
+/// `PID.START.PIDNS` for this process, or the PID alone where /proc cannot tell more.
+fn owner_tag() -> String {
+    let pid = std::process::id();
+    match (start_time(pid), pid_namespace()) {
+        (Some(start), Some(ns)) => format!("{pid}.{start}.{ns}"),
+        _ => pid.to_string(),
+    }
 }
 
-fn write_file(path: &Path, text: &str, mode: u32) -> Result<()> {
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .open(path)
-        .map_err(|e| Error::io("create", path, e))?;
-    f.write_all(text.as_bytes())
-        .and_then(|()| f.sync_all())
-        .map_err(|e| Error::io("write", path, e))?;
-    fs::set_permissions(path, fs::Permissions::from_mode(mode))
-        .map_err(|e| Error::io("set the mode of", path, e))
+/// A process's start time (clock ticks after boot, field 22 of /proc/PID/stat): with the
+/// PID it names one process, even after the PID is reused.
+fn start_time(pid: u32) -> Option<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces and parentheses: count after the last `)`.
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .nth(19)?
+        .parse()
+        .ok()
+}
+
+/// The inode of this process's PID namespace: PIDs are comparable only within one.
+fn pid_namespace() -> Option<u64> {
+    let link = fs::read_link("/proc/self/ns/pid").ok()?;
+    link.to_str()?
+        .strip_prefix("pid:[")?
+        .strip_suffix(']')?
+        .parse()
+        .ok()
+}
+
+/// Whether the build folder `name` was left by a process that is gone: at once when its
+/// owner tag names a process of this PID namespace that no longer runs; otherwise (an old
+/// folder, or one made in another PID namespace such as a container sharing the base dir)
+/// only when it is an hour old and its PID is not running here.
+fn abandoned(name: &str, age: Option<std::time::Duration>) -> bool {
+    let Some(rest) = name.strip_prefix(TMP_PREFIX) else {
+        return false;
+    };
+    let Some(tag) = rest.rsplit('-').nth(1) else {
+        return false;
+    };
+    let parts: Vec<u64> = tag.split('.').map_while(|p| p.parse().ok()).collect();
+    let gone = |pid: u64| !Path::new(&format!("/proc/{pid}")).exists();
+    if !Path::new("/proc/self").exists() {
+        return false;
+    }
+    match parts[..] {
+        [pid, start, ns] if pid_namespace() == Some(ns) => {
+            u32::try_from(pid).map_or(true, |p| start_time(p) != Some(start))
+        }
+        [pid, ..] => gone(pid) && age.is_some_and(|a| a.as_secs() > 3600),
+        [] => false,
+    }
+}
+
+/// Remove build folders left by a create that was killed, so an interrupted create leaves
+/// nothing behind for long. Runs before every create and in `list` and `remove`.
+pub fn sweep_abandoned(base: &Path) {
+    let Ok(entries) = fs::read_dir(base) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let Some(name) = entry.file_name().to_str().map(String::from) else {
+            continue;
+        };
+        if !name.starts_with(TMP_PREFIX) {
+            continue;
+        }
+        let age = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok());
+        if abandoned(&name, age) {
+            // std's remove_dir_all never follows a symlink, at the top or below.
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+fn fill(dir: &Dir, plan: &Plan) -> Result<()> {
+    let owner = Some(plan.owner);
+    dir.create_file(COMPOSE_FILE, plan.compose.as_bytes(), 0o644, owner)?;
+    dir.create_file(ENV_FILE, plan.env.as_bytes(), 0o640, owner)?;
+    for folder in &plan.folders {
+        let sub = dir.create_dir(folder, 0o750)?;
+        sub.set_owner(plan.owner)?;
+        sub.set_mode(0o750)?;
+    }
+    dir.set_owner(plan.owner)?;
+    dir.set_mode(0o750)
 }
 
 fn refuse_existing(name: &str, path: &Path) -> Result<()> {
@@ -370,69 +495,6 @@ fn refuse_existing(name: &str, path: &Path) -> Result<()> {
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(Error::io("inspect", path, e)),
-    }
-}
-
-/// `renameat2(RENAME_NOREPLACE)`: fails if anything (a folder, a file, a symlink) is there.
-fn move_into_place(tmp: &Path, dest: &Path, name: &str) -> Result<()> {
-    use std::ffi::CString;
-    use std::os::unix::ffi::OsStrExt;
-    let c = |p: &Path| {
-        CString::new(p.as_os_str().as_bytes()).map_err(|_| Error::invalid("path", "contains NUL"))
-    };
-    let (from, to) = (c(tmp)?, c(dest)?);
-    // SAFETY: both are valid NUL-terminated paths that live across the call.
-    let rc = unsafe {
-        libc::renameat2(
-            libc::AT_FDCWD,
-            from.as_ptr(),
-            libc::AT_FDCWD,
-            to.as_ptr(),
-            libc::RENAME_NOREPLACE,
-        )
-    };
-    if rc == 0 {
-        return Ok(());
-    }
-    let err = std::io::Error::last_os_error();
-    match err.raw_os_error() {
-        Some(libc::EEXIST) | Some(libc::ENOTEMPTY) => Err(Error::StackExists {
-            name: name.to_string(),
-            path: dest.to_path_buf(),
-        }),
-        // Filesystems without RENAME_NOREPLACE: claim the name with mkdir (atomic, fails if
-        // anything is there), then move the contents in.
-        Some(libc::EINVAL) | Some(libc::ENOSYS) => {
-            fs::create_dir(dest).map_err(|e| match e.kind() {
-                std::io::ErrorKind::AlreadyExists => Error::StackExists {
-                    name: name.to_string(),
-                    path: dest.to_path_buf(),
-                },
-                _ => Error::io("create folder", dest, e),
-            })?;
-            let moved = (|| {
-                for entry in fs::read_dir(tmp).map_err(|e| Error::io("read", tmp, e))? {
-                    let entry = entry.map_err(|e| Error::io("read", tmp, e))?;
-                    fs::rename(entry.path(), dest.join(entry.file_name()))
-                        .map_err(|e| Error::io("move", entry.path(), e))?;
-                }
-                let meta = fs::symlink_metadata(tmp).map_err(|e| Error::io("inspect", tmp, e))?;
-                fs::set_permissions(dest, meta.permissions())
-                    .map_err(|e| Error::io("set the mode of", dest, e))?;
-                std::os::unix::fs::lchown(
-                    dest,
-                    Some(std::os::unix::fs::MetadataExt::uid(&meta)),
-                    Some(std::os::unix::fs::MetadataExt::gid(&meta)),
-                )
-                .map_err(|e| Error::io("set the owner of", dest, e))?;
-                fs::remove_dir(tmp).map_err(|e| Error::io("remove", tmp, e))
-            })();
-            if moved.is_err() {
-                let _ = fs::remove_dir_all(dest);
-            }
-            moved
-        }
-        _ => Err(Error::io("move the new stack to", dest, err)),
     }
 }
 
@@ -456,32 +518,34 @@ pub struct StackMeta {
 /// Every stack folder directly inside the base dir, sorted by name. Hidden and reserved
 /// folders, symlinks and folders without a compose file are not stacks.
 pub fn scan(cfg: &Config) -> Result<Vec<StackMeta>> {
-    let entries = match fs::read_dir(&cfg.base_dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io("read the base dir", &cfg.base_dir, e)),
+    let base = match Dir::open(&cfg.base_dir) {
+        Ok(d) => d,
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(Vec::new())
+        }
+        Err(Error::Io { source, .. }) => {
+            return Err(Error::io("read the base dir", &cfg.base_dir, source))
+        }
+        Err(e) => return Err(e),
     };
     let mut stacks = Vec::new();
-    for entry in entries.flatten() {
-        let Some(name) = entry.file_name().to_str().map(String::from) else {
-            continue;
-        };
+    for name in base.names()? {
         if validate::stack_name(&name).is_err() {
             continue;
         }
-        if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+        if base.kind(&name).ok().flatten() != Some(FileType::Directory) {
             continue;
         }
-        if let Some(meta) = read_meta(&name, &entry.path()) {
-            stacks.push(meta);
-        }
+        let Ok(text) = base.sub(&name).and_then(|d| d.read_to_string(COMPOSE_FILE)) else {
+            continue;
+        };
+        stacks.push(read_meta(&name, &base.join(&name), &text));
     }
     stacks.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(stacks)
 }
 
-fn read_meta(name: &str, path: &Path) -> Option<StackMeta> {
-    let text = fs::read_to_string(path.join(COMPOSE_FILE)).ok()?;
+fn read_meta(name: &str, path: &Path, text: &str) -> StackMeta {
     let mut meta = StackMeta {
         name: name.to_string(),
         path: path.to_path_buf(),
@@ -510,56 +574,197 @@ fn read_meta(name: &str, path: &Path) -> Option<StackMeta> {
             .filter(|d| validate::domain("domain", d).is_ok())
             .map(String::from);
     }
-    Some(meta)
+    meta
 }
 
 /// The folder of the existing stack `name`: a real folder (not a symlink) directly inside
-/// the base dir holding a compose file.
+/// the base dir holding a compose file (a real file, not a symlink).
 pub fn locate(cfg: &Config, name: &str) -> Result<StackMeta> {
+    locate_with_text(cfg, name).map(|(meta, _)| meta)
+}
+
+fn locate_with_text(cfg: &Config, name: &str) -> Result<(StackMeta, String)> {
     validate::stack_name(name)?;
     let path = cfg.base_dir.join(name);
     let not_found = || Error::StackNotFound {
         name: name.to_string(),
         path: path.clone(),
     };
-    let meta = fs::symlink_metadata(&path).map_err(|_| not_found())?;
-    if meta.file_type().is_symlink() {
+    let base = Dir::open(&cfg.base_dir).map_err(|_| not_found())?;
+    match base.kind(name)? {
+        None => return Err(not_found()),
+        Some(FileType::Symlink) => {
+            return Err(Error::other(format!(
+                "{} is a symlink, not a stack folder; stackwiz only manages real folders inside {}",
+                path.display(),
+                cfg.base_dir.display()
+            )))
+        }
+        Some(FileType::Directory) => {}
+        Some(_) => return Err(not_found()),
+    }
+    let text = match base.sub(name)?.read_to_string(COMPOSE_FILE) {
+        Ok(text) => text,
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::with_hint(
+                format!(
+                    "{} has no {COMPOSE_FILE}, so it is not a stack",
+                    path.display()
+                ),
+                "stackwiz only manages folders it created (or that hold a docker-compose.yml)",
+            ))
+        }
+        Err(e) => return Err(e),
+    };
+    Ok((read_meta(name, &path, &text), text))
+}
+
+/// The compose file of the stack `name` (for `stack://NAME/compose`), never through a symlink.
+pub fn read_compose(cfg: &Config, name: &str) -> Result<String> {
+    locate_with_text(cfg, name).map(|(_, text)| text)
+}
+
+/// The file `file` of the stack folder `stack_dir` (a path from [`locate`]), read without
+/// following a symlink at the folder or the file.
+pub fn read_in(stack_dir: &Path, file: &str) -> Result<String> {
+    let (Some(parent), Some(name)) = (
+        stack_dir.parent(),
+        stack_dir.file_name().and_then(|n| n.to_str()),
+    ) else {
         return Err(Error::other(format!(
-            "{} is a symlink, not a stack folder; stackwiz only manages real folders inside {}",
-            path.display(),
-            cfg.base_dir.display()
+            "{} is not a stack folder",
+            stack_dir.display()
         )));
+    };
+    Dir::open(parent)?.sub(name)?.read_to_string(file)
+}
+
+/// The trash folder, opened and checked before anything is changed: it can be created, it
+/// is a real folder (not a symlink), and it lies on the stack's filesystem.
+pub struct Trash {
+    base: Dir,
+    dir: Dir,
+    /// Made by [`prepare_removal`]: removed again by [`Trash::discard`].
+    created: bool,
+}
+
+impl Trash {
+    /// The remove did not happen: take back the trash folder if it was made for it (and is
+    /// still empty), so a failure leaves nothing behind.
+    pub fn discard(self) {
+        if self.created {
+            let _ = self.base.remove_empty_dir(TRASH_DIR);
+        }
     }
-    if !meta.is_dir() {
-        return Err(not_found());
-    }
-    read_meta(name, &path).ok_or_else(|| {
-        Error::with_hint(
-            format!(
-                "{} has no {COMPOSE_FILE}, so it is not a stack",
-                path.display()
+}
+
+/// Get everything `trash` needs ready, so that a `remove` that would fail to move the
+/// folder fails before it takes any container down.
+pub fn prepare_removal(cfg: &Config, stack: &StackMeta, purge: bool) -> Result<Option<Trash>> {
+    let base = Dir::open(&cfg.base_dir)?;
+    let folder = base.sub(&stack.name)?;
+    if !base.writable() {
+        let action = if purge { "delete" } else { "move to the trash" };
+        if base.on_read_only_fs() {
+            return Err(Error::Permission {
+                message: format!(
+                    "{} is on a read-only file system, so stackwiz cannot {action} stack {}; \
+                     nothing was changed",
+                    cfg.base_dir.display(),
+                    stack.name
+                ),
+                hint: Some("remount it read-write, then try again".into()),
+            });
+        }
+        return Err(Error::Permission {
+            message: format!(
+                "stackwiz may not change {} (no write permission), so it cannot {action} stack {}",
+                cfg.base_dir.display(),
+                stack.name
             ),
-            "stackwiz only manages folders it created (or that hold a docker-compose.yml)",
-        )
-    })
+            hint: Some("run as the owner of the base dir, or as root".into()),
+        });
+    }
+    if purge {
+        return Ok(None);
+    }
+    let (dir, created) = base.ensure_dir(TRASH_DIR, 0o700)?;
+    let trash = Trash { base, dir, created };
+    let checked = check_trash(&trash, &folder, stack);
+    if checked.is_err() {
+        trash.discard();
+        return checked.map(|()| None);
+    }
+    Ok(Some(trash))
+}
+
+fn check_trash(trash: &Trash, folder: &Dir, stack: &StackMeta) -> Result<()> {
+    let dir = &trash.dir;
+    // Private, as it holds `.env` files; an existing trash of another owner is still usable.
+    let _ = dir.set_mode(0o700);
+    if !dir.writable() {
+        return Err(Error::Permission {
+            message: format!(
+                "stackwiz may not write in {}, so it cannot move stack {} there",
+                dir.path().display(),
+                stack.name
+            ),
+            hint: Some(
+                Hint::from("fix the trash folder's owner, or delete the stack for good: ").then(
+                    Next::Remove {
+                        name: stack.name.clone(),
+                        purge: true,
+                        volumes: false,
+                        keep_dns: false,
+                    },
+                ),
+            ),
+        });
+    }
+    if dir.device()? != folder.device()? {
+        return Err(Error::with_hint(
+            format!(
+                "{} is on another filesystem than {}, so the stack cannot be moved there",
+                dir.path().display(),
+                stack.path.display()
+            ),
+            Hint::from("unmount or remove that trash folder, or delete the stack for good: ").then(
+                Next::Remove {
+                    name: stack.name.clone(),
+                    purge: true,
+                    volumes: false,
+                    keep_dns: false,
+                },
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Move a stack folder to `{base_dir}/.trash/NAME-<UTC timestamp>`; returns the new path.
-pub fn trash(cfg: &Config, stack: &StackMeta) -> Result<PathBuf> {
-    let trash = cfg.trash_dir();
-    fs::create_dir_all(&trash).map_err(|e| Error::io("create the trash folder", &trash, e))?;
-    let _ = fs::set_permissions(&trash, fs::Permissions::from_mode(0o700));
-    let mut dest = trash.join(format!("{}-{}", stack.name, utc_stamp()));
-    let mut n = 1;
-    while fs::symlink_metadata(&dest).is_ok() {
-        n += 1;
-        dest = trash.join(format!("{}-{}-{n}", stack.name, utc_stamp()));
+pub fn trash(trash: &Trash, stack: &StackMeta) -> Result<PathBuf> {
+    let stamp = utc_stamp();
+    for n in 1..1000 {
+        let name = match n {
+            1 => format!("{}-{stamp}", stack.name),
+            n => format!("{}-{stamp}-{n}", stack.name),
+        };
+        match files::rename_noreplace(&trash.base, &stack.name, &trash.dir, &name) {
+            Ok(()) => return Ok(trash.dir.join(&name)),
+            Err(RenameError::Exists) => continue,
+            Err(RenameError::Other(e)) => {
+                return Err(Error::io("move the stack to", trash.dir.join(&name), e))
+            }
+        }
     }
-    fs::rename(&stack.path, &dest).map_err(|e| Error::io("move the stack to", &dest, e))?;
-    Ok(dest)
+    Err(Error::other(format!(
+        "{} holds too many copies of {}",
+        trash.dir.path().display(),
+        stack.name
+    )))
 }
 
-/// Delete a stack folder for good (`remove --purge`).
+/// Delete a stack folder for good (`remove --purge`), never following a symlink.
 pub fn purge(stack: &StackMeta) -> Result<()> {
     fs::remove_dir_all(&stack.path).map_err(|e| Error::io("delete", &stack.path, e))
 }
@@ -587,4 +792,38 @@ pub fn utc_stamp() -> String {
         rem % 3600 / 60,
         rem % 60
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_build_folder_whose_owner_is_gone_is_abandoned_at_once() {
+        let me = owner_tag();
+        assert_eq!(me.split('.').count(), 3, "{me}");
+        let ns = pid_namespace().unwrap();
+        let young = Some(Duration::from_secs(5));
+        let old = Some(Duration::from_secs(7200));
+        // Ours, still running: kept.
+        assert!(!abandoned(&format!("{TMP_PREFIX}web-{me}-1"), old));
+        // A PID of this namespace that runs no process (PIDs stop at 2^22): swept at once.
+        let gone = format!("{TMP_PREFIX}web-4194305.12345.{ns}-1");
+        assert!(abandoned(&gone, young));
+        // Our PID, but another start time: the PID was reused, the owner is gone.
+        let reused = format!("{TMP_PREFIX}a-b-{}.1.{ns}-1", std::process::id());
+        assert!(abandoned(&reused, young));
+        // Another PID namespace, or the old PID-only names: only after an hour.
+        let foreign = format!("{TMP_PREFIX}web-4194305.12345.{}-1", ns + 1);
+        assert!(!abandoned(&foreign, young));
+        assert!(abandoned(&foreign, old));
+        assert!(!abandoned(&format!("{TMP_PREFIX}web-4194305-1"), young));
+        assert!(abandoned(&format!("{TMP_PREFIX}web-4194305-1"), old));
+        assert!(!abandoned(
+            &format!("{TMP_PREFIX}web-{}-1", std::process::id()),
+            old
+        ));
+        assert!(!abandoned("web", old));
+    }
 }

@@ -217,15 +217,80 @@ fn file_names(kind: &str) -> (String, String) {
     }
 }
 
+/// A template file larger than this is refused, and so is a rendering that grows past it:
+/// a compose file is a few kilobytes, and a template must not fill the memory or the disk.
+const MAX_TEMPLATE_BYTES: usize = 1 << 20;
+
+/// The minijinja instructions one rendering may run. The embedded templates need a few
+/// hundred; a loop that does not end runs out in well under a second.
+const TEMPLATE_FUEL: u64 = 1_000_000;
+
+/// A user template file: only a regular file, opened without following a symlink (anyone who
+/// can write in the templates folder could link `x-env-template` to a stack's `.env` or to
+/// a system file, which `template://x` would then serve) and without blocking on a FIFO.
 fn read_text(path: &Path) -> Result<Option<Text>> {
-    match std::fs::read_to_string(path) {
-        Ok(body) => Ok(Some(Text {
-            origin: path.display().to_string(),
-            path: Some(path.to_path_buf()),
-            body: Cow::Owned(body),
-        })),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::io("read template", path, e)),
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+
+    let refuse = |what: &str| Error::Template {
+        file: path.display().to_string(),
+        line: None,
+        message: format!(
+            "is not a regular file but {what}; put the template itself in the templates folder"
+        ),
+    };
+    let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
+    let file = match std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(flags.bits() as i32)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
+            return Err(refuse("a symlink"))
+        }
+        Err(e) => return Err(Error::io("read template", path, e)),
+    };
+    let meta = file
+        .metadata()
+        .map_err(|e| Error::io("read template", path, e))?;
+    if !meta.is_file() {
+        return Err(refuse(if meta.is_dir() {
+            "a folder"
+        } else {
+            "a FIFO, socket or device"
+        }));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_TEMPLATE_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io("read template", path, e))?;
+    if bytes.len() > MAX_TEMPLATE_BYTES {
+        return Err(too_large(path.display().to_string(), "is"));
+    }
+    let body = String::from_utf8(bytes).map_err(|_| {
+        Error::io(
+            "read template",
+            path,
+            std::io::Error::new(std::io::ErrorKind::InvalidData, "it is not UTF-8 text"),
+        )
+    })?;
+    Ok(Some(Text {
+        origin: path.display().to_string(),
+        path: Some(path.to_path_buf()),
+        body: Cow::Owned(body),
+    }))
+}
+
+fn too_large(file: String, verb: &str) -> Error {
+    Error::Template {
+        file,
+        line: None,
+        message: format!(
+            "{verb} larger than {} MiB; a template is a compose or .env file",
+            MAX_TEMPLATE_BYTES >> 20
+        ),
     }
 }
 
@@ -349,6 +414,9 @@ pub fn render(text: &Text, vars: &Vars) -> Result<String> {
     if body.contains("{{") || body.contains("{%") || body.contains("{#") {
         body = render_jinja(text, &body, vars)?;
     }
+    if body.len() > MAX_TEMPLATE_BYTES {
+        return Err(too_large(text.origin.clone(), "renders to"));
+    }
     if let Some((line, token)) = leftover_token(&body) {
         let why = match token {
             "__APP_IMAGE__" => "no image was given (use --image)".to_string(),
@@ -368,7 +436,15 @@ pub fn render(text: &Text, vars: &Vars) -> Result<String> {
 fn render_jinja(text: &Text, body: &str, vars: &Vars) -> Result<String> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
-    env.set_keep_trailing_newline(true);
+    let syntax = minijinja::syntax::SyntaxConfig::builder()
+        .keep_trailing_newline(true)
+        .build()
+        .map_err(|e| Error::Template {
+            file: text.origin.clone(),
+            line: None,
+            message: e.to_string(),
+        })?;
+    env.set_syntax(syntax);
     env.add_function("random_key", random_key);
     let name = text
         .origin
@@ -376,10 +452,23 @@ fn render_jinja(text: &Text, body: &str, vars: &Vars) -> Result<String> {
         .next()
         .unwrap_or(&text.origin)
         .to_string();
-    env.render_named_str(&name, body, minijinja::Value::from_serialize(vars))
+    env.set_fuel(Some(TEMPLATE_FUEL));
+    let mut out = Capped(Vec::new());
+    env.template_from_named_str(&name, body)
+        .and_then(|t| {
+            t.render_captured_to(
+                minijinja::Value::from(minijinja::value::Serde(vars)),
+                &mut out,
+            )
+            .map(drop)
+        })
         .map_err(|e| {
             let message = match e.kind() {
                 ErrorKind::UndefinedError => undefined_message(body, e.line()),
+                ErrorKind::WriteFailure => return too_large(text.origin.clone(), "renders to"),
+                ErrorKind::OutOfFuel => {
+                    "takes too many steps to render (a loop that never ends?)".to_string()
+                }
                 _ => e
                     .detail()
                     .map(String::from)
@@ -390,7 +479,30 @@ fn render_jinja(text: &Text, body: &str, vars: &Vars) -> Result<String> {
                 line: e.line(),
                 message,
             }
-        })
+        })?;
+    // Whole strings were written, so the bytes are UTF-8; checked anyway, never assumed.
+    String::from_utf8(out.0).map_err(|_| Error::Template {
+        file: text.origin.clone(),
+        line: None,
+        message: "rendered to text that is not UTF-8".into(),
+    })
+}
+
+/// The rendering's output, refusing to grow past [`MAX_TEMPLATE_BYTES`].
+struct Capped(Vec<u8>);
+
+impl std::io::Write for Capped {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.0.len() + buf.len() > MAX_TEMPLATE_BYTES {
+            return Err(std::io::Error::other("the rendering is too large"));
+        }
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Every variable a template can use, in the README's order.
@@ -549,6 +661,18 @@ mod tests {
     }
 
     #[test]
+    fn a_runaway_template_runs_out_of_fuel_instead_of_hanging() {
+        let body =
+            "{% for a in range(100000) %}{% for b in range(100000) %}x{% endfor %}{% endfor %}\n";
+        let err = render(&text(body), &vars()).unwrap_err().to_string();
+        assert!(
+            err.starts_with("template /t/x-template.yml line 1:"),
+            "{err}"
+        );
+        assert!(err.contains("too many steps"), "{err}");
+    }
+
+    #[test]
     fn jinja_errors_name_file_and_line() {
         let mut v = vars();
         v.image = None;
@@ -563,6 +687,19 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("line 1"), "{err}");
+    }
+
+    #[test]
+    fn rendering_is_bounded_in_steps_and_size() {
+        let endless =
+            "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}";
+        let err = render(&text(endless), &vars()).unwrap_err().to_string();
+        assert!(err.contains("too many steps"), "{err}");
+        let huge = "{% set s = 'x' * 600000 %}{{ s }}{{ s }}";
+        let err = render(&text(huge), &vars()).unwrap_err().to_string();
+        assert!(err.contains("larger than 1 MiB"), "{err}");
+        let loops = "{% for i in range(1000) %}{{ name }}-{{ i }}\n{% endfor %}";
+        assert_eq!(render(&text(loops), &vars()).unwrap().lines().count(), 1000);
     }
 
     #[test]

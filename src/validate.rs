@@ -66,7 +66,28 @@ pub fn domain(field: &str, domain: &str) -> Result<()> {
             format!("`{}` {rule}", printable(domain)),
         ));
     }
+    // A top-level label is never all digits (RFC 3696 2): `1.2.3.4` is an IP address, which
+    // would pass the label rule but route nothing and name no DNS record.
+    if numeric_tld(domain) {
+        return Err(Error::invalid(
+            field,
+            format!(
+                "`{}` is an IP address or ends in a numeric label; use a hostname like \
+                 app.example.com",
+                printable(domain)
+            ),
+        ));
+    }
     Ok(())
+}
+
+/// The last label of `host` (a trailing dot ignored) is all digits: an IP address like
+/// `1.2.3.4`, or a name no zone can hold (RFC 3696 2).
+pub fn numeric_tld(host: &str) -> bool {
+    host.trim_end_matches('.')
+        .rsplit('.')
+        .next()
+        .is_some_and(|tld| !tld.is_empty() && tld.bytes().all(|c| c.is_ascii_digit()))
 }
 
 /// A TCP port.
@@ -281,12 +302,33 @@ mod tests {
 
     #[test]
     fn domains() {
-        for ok in ["a.localhost", "x.example.com", "localhost", "a-1.b-2.co"] {
+        for ok in [
+            "a.localhost",
+            "x.example.com",
+            "localhost",
+            "a-1.b-2.co",
+            "10.0.0.1.nip.io",
+            "xn--80ak6aa92e.com",
+            "1a",
+        ] {
             assert!(domain("domain", ok).is_ok(), "{ok}");
         }
         let long = format!("{}.com", vec!["a".repeat(63); 4].join("."));
         for bad in [
-            "", "A.com", "a..b", "-a.com", "a-.com", "a_b.com", "a.com.", "a b.com", &long,
+            "",
+            "A.com",
+            "a..b",
+            "-a.com",
+            "a-.com",
+            "a_b.com",
+            "a.com.",
+            "a b.com",
+            &long,
+            "1.2.3.4",
+            "127.0.0.1",
+            "app.123",
+            "0x7f.0.0.1",
+            "8",
         ] {
             assert!(domain("domain", bad).is_err(), "{bad}");
         }

@@ -154,7 +154,7 @@ fn a_config_syntax_error_is_one_line() {
     assert_eq!(lines.len(), 2, "{out}");
     assert!(
         lines[0].starts_with(&format!(
-            "error: config file {} line 1: invalid string; ",
+            "error: config file {} line 1: string values must be quoted",
             file.display()
         )),
         "{out}"

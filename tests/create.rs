@@ -1127,7 +1127,7 @@ fn dns_needs_a_real_domain_and_a_token_before_anything_is_written() {
         .fails(2);
     assert!(
         out.stderr
-            .contains("(--domain / domain, e.g. d1.example.com)"),
+            .contains("a real hostname as its domain (e.g. d1.example.com)"),
         "{out}"
     );
     assert!(!out.says("tok-abc-123"));
@@ -1358,7 +1358,7 @@ fn compose_errors_never_show_env_values() {
 }
 
 #[test]
-fn a_dry_run_names_the_create_it_previewed_for_both_faces() {
+fn a_dry_run_names_the_create_it_previewed() {
     let env = TestEnv::new();
     let out = env
         .cmd([
@@ -1379,14 +1379,24 @@ fn a_dry_run_names_the_create_it_previewed_for_both_faces() {
         ])
         .ok();
     assert!(!out.says("secret-v"), "{out}");
-    let next = &out.json()["next"];
-    assert_eq!(next["tool"], "create_stack");
+    // The command line's words only: a tool call is the MCP server's to show.
     assert_eq!(
-        next["arguments"],
-        serde_json::json!({"name": "web", "type": "standalone", "image": "nginx", "port": 80, "host_port": 8080})
+        out.json()["next"],
+        serde_json::json!({"command": "stackwiz create web --type standalone --image nginx --port 80 --host-port 8080 --env K=… (with the same --env values again)"})
     );
-    assert_eq!(
-        next["command"],
-        "stackwiz create web --type standalone --image nginx --port 80 --host-port 8080 --env K=…  (the same --env values again)"
+}
+
+#[test]
+fn remove_without_a_terminal_names_the_same_remove_confirmed() {
+    let env = TestEnv::new();
+    env.cmd(["create", "web", "--image", "nginx", "--port", "80"])
+        .ok();
+    let out = env.cmd(["remove", "web", "--purge", "--volumes"]).fails(2);
+    // The rerun keeps what was asked (it used to drop --purge and --volumes).
+    assert!(
+        out.stderr
+            .contains("hint: no terminal to ask on; rerun with --yes: stackwiz remove web --purge --volumes --yes"),
+        "{out}"
     );
+    assert!(env.stack("web").is_dir());
 }

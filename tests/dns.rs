@@ -96,7 +96,7 @@ fn create_makes_a_proxied_a_record_at_the_detected_address_owned_by_its_name() {
     );
     assert_eq!(
         (r["comment"].as_str(), r["owner"].as_str()),
-        (Some("stackwiz:app"), Some("app"))
+        (Some("stackwiz:app ip=auto"), Some("app"))
     );
     assert_eq!(out["ip_source"], w.ips.url("/valid"));
     let stored = w.cf.record("A", "app.example.com").unwrap();
@@ -105,7 +105,7 @@ fn create_makes_a_proxied_a_record_at_the_detected_address_owned_by_its_name() {
     let body: Value = serde_json::from_str(&post.body).unwrap();
     assert_eq!(
         body,
-        serde_json::json!({"type": "A", "name": "app.example.com", "content": IP, "proxied": true, "ttl": 1, "comment": "stackwiz:app"})
+        serde_json::json!({"type": "A", "name": "app.example.com", "content": IP, "proxied": true, "ttl": 1, "comment": "stackwiz:app ip=auto"})
     );
     assert!(w.cf.log().iter().all(|l| l.authorized));
 }
@@ -119,7 +119,7 @@ fn create_again_is_unchanged_without_a_write_or_a_zone_lookup() {
     let out = w.ok(&["dns", "create", "app"]);
     assert!(
         out.stdout.starts_with(
-            "unchanged: A app.example.com -> 93.184.216.34 (proxied, TTL auto, stackwiz:app)"
+            "unchanged: A app.example.com -> 93.184.216.34 (proxied, TTL auto, stackwiz:app ip=auto)"
         ),
         "{out}"
     );
@@ -161,7 +161,7 @@ fn a_different_record_of_that_name_is_an_error_naming_it_unless_update() {
     // The schema's PATCH body is a whole record of one type: it names the record.
     assert_eq!(
         serde_json::from_str::<Value>(&patch.body).unwrap(),
-        serde_json::json!({"type": "A", "name": "app.example.com", "content": NEW_IP, "proxied": true, "ttl": 1, "comment": "stackwiz:app"})
+        serde_json::json!({"type": "A", "name": "app.example.com", "content": NEW_IP, "proxied": true, "ttl": 1, "comment": "stackwiz:app ip=fixed"})
     );
     let stored = w.cf.record("A", "app.example.com").unwrap();
     assert_eq!(
@@ -170,7 +170,7 @@ fn a_different_record_of_that_name_is_an_error_naming_it_unless_update() {
             stored.proxied,
             stored.comment.as_deref()
         ),
-        (NEW_IP, true, Some("stackwiz:app"))
+        (NEW_IP, true, Some("stackwiz:app ip=fixed"))
     );
 }
 
@@ -656,7 +656,7 @@ fn server_errors_and_slow_answers_are_retried() {
     ));
     w.ok(&["dns", "list"]);
     assert_eq!(w.cf.zone_lookups(), 3);
-    // Whole-request limit 30 s at scale 0.1 = 3 s; the first answer takes 5 s.
+    // Per-request limit 10 s at scale 0.1 = 1 s (budget 3 s); the first answer takes 5 s.
     w.env.set("STACKWIZ_HTTP_TIME_SCALE", "0.1");
     w.cf.clear_log();
     w.cf.fault(Fault::Delay(Duration::from_secs(5)));
@@ -778,8 +778,22 @@ fn sync_updates_only_stale_stackwiz_records_and_then_writes_nothing() {
     let w = world();
     stack(&w, "app", "app.example.com");
     stack(&w, "blog", "blog.example.com");
-    w.cf.add_record("A", "app.example.com", IP, true, 1, Some("stackwiz:app"));
-    w.cf.add_record("A", "blog.example.com", IP, true, 1, Some("stackwiz:blog"));
+    w.cf.add_record(
+        "A",
+        "app.example.com",
+        IP,
+        true,
+        1,
+        Some("stackwiz:app ip=auto"),
+    );
+    w.cf.add_record(
+        "A",
+        "blog.example.com",
+        IP,
+        true,
+        1,
+        Some("stackwiz:blog ip=auto"),
+    );
     w.cf.add_record("A", "hand.example.com", IP, true, 1, None);
     w.cf.add_record(
         "TXT",
@@ -845,7 +859,7 @@ fn sync_with_a_failed_detection_changes_nothing() {
         "93.184.216.1",
         true,
         1,
-        Some("stackwiz:app"),
+        Some("stackwiz:app ip=auto"),
     );
     w.env.set(
         "STACKWIZ_IP_SERVICES",
@@ -904,7 +918,7 @@ fn ip_skips_bad_services_and_names_each_failure() {
     let out = w.json(&["ip"]);
     assert_eq!(
         out,
-        serde_json::json!({"ip": IP, "family": "ipv4", "source": w.ips.url("/trace")})
+        serde_json::json!({"ip": IP, "family": "ipv4", "source": w.ips.url("/trace"), "warning": null})
     );
     assert!(
         started.elapsed() < Duration::from_secs(3),
@@ -935,10 +949,22 @@ fn ip_prefers_the_configured_address() {
     let mut w = world();
     w.env
         .set("STACKWIZ_PUBLIC_IP", "198.51.100.7, 2606:4700::6810:84e5");
+    // A documentation address set by hand is taken, with a warning (README examples use
+    // them); a private one still needs STACKWIZ_ALLOW_PRIVATE_IP.
+    assert_eq!(w.ok(&["ip"]).stdout, "198.51.100.7\n");
+    let out = w.json(&["ip"]);
+    assert!(
+        out["warning"]
+            .as_str()
+            .unwrap()
+            .contains("198.51.100.7 (from env STACKWIZ_PUBLIC_IP) is a documentation address"),
+        "{out}"
+    );
+    w.env.set("STACKWIZ_PUBLIC_IP", "10.1.2.3");
     let out = w.fails(2, &["ip"]);
     assert!(
         out.stderr
-            .contains("invalid STACKWIZ_PUBLIC_IP: 198.51.100.7 is a documentation"),
+            .contains("invalid STACKWIZ_PUBLIC_IP: 10.1.2.3 is a private address"),
         "{out}"
     );
     w.env
@@ -981,13 +1007,42 @@ mod helpers {
     }
 
     #[test]
+    fn a_cancelled_operation_sends_nothing_and_a_cancel_ends_a_retry_wait() {
+        let w = world();
+        let ctx = ctx(&w);
+        ctx.cancel.cancel();
+        let err = dns::list(&ctx, &dns::DnsList::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("cancelled while talking to the Cloudflare API"),
+            "{err}"
+        );
+        assert!(w.cf.log().is_empty());
+        // Retry-After 20 s x 0.2 = 4 s fits the 6 s budget: only the cancel ends the wait.
+        let ctx = self::ctx(&w);
+        w.cf.fault(Fault::RateLimit(Some("20".into())));
+        let cancel = ctx.cancel.clone();
+        let canceller = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            cancel.cancel();
+        });
+        let err = dns::list(&ctx, &dns::DnsList::default())
+            .unwrap_err()
+            .to_string();
+        canceller.join().unwrap();
+        assert!(err.contains("cancelled"), "{err}");
+        assert_eq!(w.cf.log().len(), 1, "nothing sent after the cancel");
+    }
+
+    #[test]
     fn create_for_stack_owns_the_record_and_delete_for_stack_removes_only_its_own() {
         let w = world();
         let ctx = ctx(&w);
         let change = dns::create_for_stack(&ctx, "notes", "notes.example.com").unwrap();
         assert_eq!(
             serde_json::to_value(&change).unwrap()["record"]["comment"],
-            "stackwiz:notes"
+            "stackwiz:notes ip=auto"
         );
         let again = dns::create_for_stack(&ctx, "notes", "notes.example.com").unwrap();
         assert_eq!(serde_json::to_value(&again).unwrap()["action"], "unchanged");
@@ -1037,7 +1092,7 @@ mod helpers {
                 err.to_string(),
                 format!(
                     "invalid domain: {domain} is a special-use name no DNS zone can hold; \
-                     use --domain notes.example.com"
+                     give the stack a real domain, e.g. notes.example.com"
                 )
             );
         }
@@ -1294,7 +1349,7 @@ fn create_with_dns_writes_the_stack_and_its_owned_record() {
         w.cf.record("A", "shop.example.com")
             .expect("record created");
     assert_eq!((rec.content.as_str(), rec.proxied), (IP, true));
-    assert_eq!(rec.comment.as_deref(), Some("stackwiz:shop"));
+    assert_eq!(rec.comment.as_deref(), Some("stackwiz:shop ip=auto"));
     assert!(w.env.stack("shop").join("docker-compose.yml").exists());
 }
 
@@ -1332,7 +1387,7 @@ fn a_dns_failure_after_create_keeps_the_stack_and_names_the_retry() {
             .unwrap()
             .comment
             .as_deref(),
-        Some("stackwiz:kept")
+        Some("stackwiz:kept ip=auto")
     );
 }
 
@@ -1806,4 +1861,354 @@ mod openapi {
             problems
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// what sync may move, what remove deletes, and time budgets
+
+#[test]
+fn sync_moves_only_detected_records_of_this_hosts_stacks() {
+    let w = world();
+    stack(&w, "app", "app.example.com");
+    stack(&w, "blog", "blog.example.com");
+    stack(&w, "old", "old.example.com");
+    // Detected for a stack here: follows. Given by hand: pinned (the multi-host advice).
+    w.ok(&["dns", "create", "app", "--stack", "app"]);
+    w.ok(&["dns", "create", "blog", "--value", "93.184.216.77"]);
+    // A stack of another host, and a record from before the intent was recorded.
+    let far = Some("stackwiz:far ip=auto");
+    w.cf.add_record("A", "far.example.com", "93.184.216.5", true, 1, far);
+    w.cf.add_record("A", "old.example.com", IP, true, 1, Some("stackwiz:old"));
+    w.ips.set_ip(NEW_IP);
+    let out = w.json(&["dns", "sync"]);
+    assert_eq!(
+        (out["checked"].as_u64(), out["writes"].as_u64()),
+        (Some(1), Some(1)),
+        "{out}"
+    );
+    assert_eq!(out["changes"][0]["name"], "app.example.com");
+    let left: Vec<(String, String)> = out["left_alone"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["name"].as_str().unwrap().into(),
+                l["reason"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let pair = |n: &str, r: &str| (n.to_string(), r.to_string());
+    assert_eq!(
+        left,
+        [
+            pair("blog.example.com", "fixed"),
+            pair("far.example.com", "not_a_stack_here"),
+            pair("old.example.com", "no_intent"),
+        ]
+    );
+    let content = |name: &str| w.cf.record("A", name).unwrap().content;
+    assert_eq!(content("app.example.com"), NEW_IP);
+    assert_eq!(
+        content("blog.example.com"),
+        "93.184.216.77",
+        "pinned by hand"
+    );
+    assert_eq!(content("far.example.com"), "93.184.216.5", "another host's");
+    assert_eq!(
+        content("old.example.com"),
+        IP,
+        "intent unknown: never moved unasked"
+    );
+    // The human report says what was left alone and how to let an old record follow.
+    let out = w.ok(&["dns", "sync", "--dry-run"]);
+    assert!(
+        out.stdout
+            .contains("left alone (value given by hand): blog.example.com"),
+        "{out}"
+    );
+    assert!(
+        out.stdout
+            .contains("left alone (not a stack on this host): far.example.com"),
+        "{out}"
+    );
+    assert!(
+        out.stdout
+            .contains("stackwiz dns update old.example.com --type A --value AUTO"),
+        "{out}"
+    );
+    // Doing so records the intent; from then on sync keeps it current.
+    let updated = w.json(&["dns", "update", "old", "--value", "AUTO"]);
+    assert_eq!(updated["record"]["comment"], "stackwiz:old ip=auto");
+    assert_eq!(updated["record"]["content"], NEW_IP);
+    w.ips.set_ip(IP);
+    let out = w.json(&["dns", "sync"]);
+    assert_eq!(out["writes"].as_u64(), Some(2), "{out}");
+    assert_eq!(content("old.example.com"), IP);
+    assert_eq!(content("blog.example.com"), "93.184.216.77");
+    // `dns create --value` over an identical detected record of ours pins it.
+    let pinned = w.json(&["dns", "create", "app", "--value", IP, "--stack", "app"]);
+    assert_eq!(
+        pinned["record"]["comment"], "stackwiz:app ip=fixed",
+        "{pinned}"
+    );
+    w.ips.set_ip(NEW_IP);
+    w.ok(&["dns", "sync"]);
+    assert_eq!(content("app.example.com"), IP);
+}
+
+#[test]
+fn remove_deletes_every_record_of_the_stack_made_with_dns_create_stack() {
+    support::require_engine();
+    let mut w = world();
+    let net = format!("swt-dnsr-{}", std::process::id());
+    w.env.set("STACKWIZ_DOCKER_NETWORK", &net);
+    w.ok(&[
+        "create", "shop", "--image", "nginx", "--port", "80", "--dns",
+    ]);
+    // Other names, made for the stack by hand, as `dns create --help` describes.
+    w.ok(&["dns", "create", "www", "--stack", "shop"]);
+    w.ok(&[
+        "dns", "create", "_verify", "--type", "TXT", "--value", "x", "--stack", "shop",
+    ]);
+    // A stack whose name starts like it, and a record not stackwiz's.
+    w.ok(&["dns", "create", "api", "--stack", "shopping"]);
+    w.cf.add_record("TXT", "shop.example.com", "hand-made", false, 1, None);
+    let out = w.ok(&["remove", "shop", "--yes", "--json"]);
+    let mut deleted: Vec<String> = out.json()["dns"]["deleted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap().to_string())
+        .collect();
+    deleted.sort();
+    assert_eq!(
+        deleted,
+        ["_verify.example.com", "shop.example.com", "www.example.com"],
+        "{out}"
+    );
+    let left: Vec<(String, String)> =
+        w.cf.records()
+            .into_iter()
+            .map(|r| (r.kind, r.name))
+            .collect();
+    assert_eq!(
+        left,
+        [
+            ("A".to_string(), "api.example.com".to_string()),
+            ("TXT".to_string(), "shop.example.com".to_string()),
+        ]
+    );
+}
+
+#[test]
+fn a_delete_whose_answer_is_lost_after_it_landed_succeeds_on_the_retried_404() {
+    let w = world();
+    w.ok(&["dns", "create", "app"]);
+    w.ok(&["dns", "create", "blog"]);
+    // Zone cached: the list, then the DELETE, which deletes and never answers (timeout).
+    w.cf.fault(Fault::Delay(Duration::ZERO));
+    w.cf.fault(Fault::DoThenHang);
+    let out = w.ok(&["dns", "delete", "app", "--yes"]);
+    assert!(out.stdout.starts_with("deleted A app.example.com"), "{out}");
+    assert!(w.cf.record("A", "app.example.com").is_none());
+    assert_eq!(w.cf.count("DELETE", |_| true), 2, "retried once, met 404");
+    // The same when a proxy loses the answer (502).
+    w.cf.fault(Fault::Delay(Duration::ZERO));
+    w.cf.fault(Fault::AnswerLost);
+    w.ok(&["dns", "delete", "blog", "--yes"]);
+    assert!(w.cf.records().is_empty());
+    // A 404 on a first attempt stays an error: that id never existed.
+    w.ok(&["dns", "create", "gone"]);
+    let id = w.cf.record("A", "gone.example.com").unwrap().id;
+    w.cf.fault(Fault::Delay(Duration::ZERO));
+    w.cf.fault(Fault::Raw(
+        404,
+        r#"{"success":false,"errors":[{"code":81044,"message":"Record does not exist."}],"messages":[],"result":null}"#.into(),
+    ));
+    let out = w.fails(1, &["dns", "delete", "gone", "--yes"]);
+    assert!(out.stderr.contains("[81044]"), "{out}");
+    assert_eq!(w.cf.record("A", "gone.example.com").unwrap().id, id);
+}
+
+#[test]
+fn a_retry_after_beyond_the_budget_ends_the_command_at_once_saying_when_to_retry() {
+    let w = world();
+    for _ in 0..4 {
+        w.cf.fault(Fault::RateLimit(Some("120".into())));
+    }
+    let started = Instant::now();
+    let out = w.fails(1, &["dns", "list"]);
+    assert_eq!(w.cf.log().len(), 1, "no retry it would have to wait for");
+    assert!(
+        out.stderr
+            .contains("error: the Cloudflare API is rate limiting this client (HTTP 429 at ")
+            && out.stderr.contains("it asks to wait 120 s, more than the"),
+        "{out}"
+    );
+    assert!(
+        out.stderr.contains("of this command's 6 s time budget"),
+        "{out}"
+    );
+    assert!(out.stderr.contains("hint: retry after "), "{out}");
+    assert!(out.stderr.contains("GMT (in 120 s)"), "{out}");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn a_429_storm_ends_within_the_commands_budget() {
+    let w = world();
+    // Each wait fits (10 s x 0.2 = 2 s), their sum does not (budget 30 s x 0.2 = 6 s).
+    for _ in 0..10 {
+        w.cf.fault(Fault::RateLimit(Some("10".into())));
+    }
+    let started = Instant::now();
+    let out = w.fails(1, &["dns", "list"]);
+    let asked = w.cf.log().len();
+    assert!(asked < 4, "{asked} requests: the third wait no longer fits");
+    assert!(out.stderr.contains("rate limiting this client"), "{out}");
+    assert!(out.stderr.contains("retry after"), "{out}");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn a_slow_api_ends_the_command_within_its_budget() {
+    let w = world();
+    for i in 0..12 {
+        w.cf.add_record("TXT", &format!("t{i}.example.com"), "x", false, 1, None);
+    }
+    w.cf.set_page_cap(1);
+    // Every answer takes 1.5 s: under the per-request limit (10 s x 0.2), but 14 requests
+    // (2 zone lookups, 12 pages) would take 21 s, beyond the budget (30 s x 0.2 = 6 s).
+    for _ in 0..20 {
+        w.cf.fault(Fault::Delay(Duration::from_millis(1500)));
+    }
+    let started = Instant::now();
+    let out = w.fails(1, &["dns", "list"]);
+    let asked = w.cf.log().len();
+    assert!(asked <= 5, "{asked} requests in a 6 s budget at 1.5 s each");
+    assert!(out.stderr.contains("time budget"), "{out}");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn silent_ip_services_share_the_commands_budget() {
+    let mut w = world();
+    // Each silent service costs 5 s x 0.2 = 1 s; ten of them would take 10 s.
+    w.env
+        .set("STACKWIZ_IP_SERVICES", w.ips.urls(&["/silent"; 10]));
+    let started = Instant::now();
+    let out = w.fails(1, &["ip"]);
+    let asked = w.ips.hits().len();
+    assert!(asked <= 7, "{asked} services asked in a 6 s budget");
+    assert!(
+        out.stderr
+            .contains("not asked, the command's time budget is spent"),
+        "{out}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// the README's examples run as written
+
+/// The `stackwiz ...` commands of the README's Cloudflare DNS section: the lines of its
+/// shell blocks and the inline examples (`export STACKWIZ_...=...` included).
+fn readme_dns_examples() -> (Vec<String>, Vec<String>) {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme.find("## Cloudflare DNS").expect("the DNS section");
+    let section = &readme[start..];
+    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |i| i + 3)];
+    let mut block = Vec::new();
+    let mut inline = Vec::new();
+    let mut in_sh = false;
+    for line in section.lines() {
+        if line.starts_with("```") {
+            in_sh = line == "```sh";
+            continue;
+        }
+        if in_sh {
+            let cmd = line.split(" #").next().unwrap().trim();
+            if cmd.starts_with("stackwiz ") {
+                block.push(cmd.to_string());
+            }
+            continue;
+        }
+        for (i, span) in line.split('`').enumerate() {
+            if i % 2 == 1 && (span.starts_with("stackwiz ") || span.starts_with("export STACKWIZ_"))
+            {
+                inline.push(span.to_string());
+            }
+        }
+    }
+    (block, inline)
+}
+
+#[test]
+fn the_readmes_dns_examples_run_as_written() {
+    let (block, inline) = readme_dns_examples();
+    assert!(block.len() >= 6, "{block:?}");
+    assert!(
+        inline
+            .iter()
+            .any(|c| c.starts_with("export STACKWIZ_PUBLIC_IP=")),
+        "{inline:?}"
+    );
+    // The block runs in order, in one world. `create --start` meets a docker that agrees.
+    let mut w = world();
+    let docker = w.env.path("fake-docker");
+    support::write(&docker, "#!/bin/sh\nexit 0\n");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&docker, std::fs::Permissions::from_mode(0o755)).unwrap();
+    w.env.set("STACKWIZ_DOCKER", &docker);
+    for cmd in &block {
+        let args: Vec<&str> = cmd.split_whitespace().skip(1).collect();
+        w.ok(&args);
+    }
+    // Each inline DNS example alone, in a fresh world. An `export` is followed by the
+    // commands that use it: an AUTO record and `ip`.
+    let mut ran = 0;
+    for example in &inline {
+        let mut w = world();
+        if let Some(assignment) = example.strip_prefix("export ") {
+            let (key, value) = assignment.split_once('=').unwrap();
+            w.env.set(key, value);
+            let out = w.json(&["dns", "create", "app"]);
+            assert_eq!(out["record"]["content"], value, "{out}");
+            let warning = out["warning"].as_str().unwrap_or_default();
+            assert!(warning.contains("documentation address"), "{out}");
+            assert_eq!(w.ok(&["ip"]).stdout, format!("{value}\n"));
+            ran += 1;
+        } else if example.starts_with("stackwiz dns ") || example.starts_with("stackwiz ip") {
+            let args: Vec<&str> = example.split_whitespace().skip(1).collect();
+            // A template (`dns update NAME --value AUTO`) is not an example to run.
+            let placeholder = |a: &&str| {
+                a.len() > 1
+                    && a.chars().all(|c| c.is_ascii_uppercase())
+                    && !["AAAA", "CNAME", "TXT", "AUTO"].contains(a)
+            };
+            if !args.iter().any(placeholder) {
+                w.ok(&args);
+                ran += 1;
+            }
+        }
+    }
+    assert!(ran >= 3, "{inline:?}");
 }

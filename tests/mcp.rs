@@ -8,8 +8,10 @@ mod support;
 
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
-use std::process::{Child, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -25,25 +27,130 @@ fn initialize(id: i64) -> String {
 
 const INITIALIZED: &str = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
 
-/// `stackwiz mcp ARGS` with `lines` on stdin, then EOF. Returns the replies (every stdout
-/// line must be one JSON-RPC message) and stderr.
+/// `stackwiz mcp ARGS` on pipes, spoken to one line at a time: stdout is read on a thread,
+/// stderr goes to a file (a child that outlives the server cannot hold a pipe of ours open).
+struct Server {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    replies: Receiver<String>,
+    stderr: PathBuf,
+}
+
+/// How long a test waits for what must happen; a server that needs longer is hung.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+impl Server {
+    fn start(env: &TestEnv, args: &[&str]) -> Server {
+        let mut argv = vec!["mcp"];
+        argv.extend_from_slice(args);
+        let stderr = env.path(&format!(
+            "mcp-stderr-{}",
+            SERVERS.fetch_add(1, Ordering::SeqCst)
+        ));
+        let mut run = env.cmd(&argv);
+        run.cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&stderr).unwrap());
+        let mut child = run.cmd.spawn().expect("spawn stackwiz mcp");
+        let stdin = child.stdin.take();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let (tx, replies) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in stdout.lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Server {
+            child,
+            stdin,
+            replies,
+            stderr,
+        }
+    }
+
+    fn send(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin is open");
+        writeln!(stdin, "{line}").expect("write to stackwiz mcp");
+        stdin.flush().unwrap();
+    }
+
+    /// The next stdout line, which must be one JSON-RPC message.
+    fn reply(&self) -> Value {
+        let line = self
+            .replies
+            .recv_timeout(PATIENCE)
+            .unwrap_or_else(|e| panic!("no reply within {PATIENCE:?} ({e})"));
+        parse_reply(&line)
+    }
+
+    /// Closes stdin and waits (at most `PATIENCE`) for the server to exit. Returns its
+    /// status, the replies not yet read and its stderr.
+    fn close(mut self) -> (ExitStatus, Vec<Value>, String) {
+        drop(self.stdin.take());
+        let closed = Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if closed.elapsed() > PATIENCE {
+                let _ = self.child.kill();
+                panic!("stackwiz mcp still running {PATIENCE:?} after stdin closed");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let rest = self.replies.iter().map(|l| parse_reply(&l)).collect();
+        let stderr = std::fs::read_to_string(&self.stderr).unwrap_or_default();
+        (status, rest, stderr)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+static SERVERS: AtomicUsize = AtomicUsize::new(0);
+
+fn parse_reply(line: &str) -> Value {
+    let reply: Value = serde_json::from_str(line)
+        .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line:?}"));
+    assert_eq!(reply["jsonrpc"], "2.0", "{line}");
+    reply
+}
+
+/// Whether the server answers `line`: anything but a notification or a client's response.
+fn gets_a_reply(line: &str) -> bool {
+    let Ok(Value::Object(message)) = serde_json::from_str::<Value>(line) else {
+        return true;
+    };
+    let notification =
+        !message.contains_key("id") && message.get("method").is_some_and(Value::is_string);
+    let response = message.contains_key("result") || message.contains_key("error");
+    !(notification || response)
+}
+
+/// `stackwiz mcp ARGS` spoken to in lock step: each line is sent once the previous one is
+/// answered (a client that closes stdin with requests in flight cancels them). Returns the
+/// replies and stderr; the server must exit 0 at EOF.
 fn converse(env: &TestEnv, args: &[&str], lines: &[&str]) -> (Vec<Value>, String) {
-    let mut argv = vec!["mcp"];
-    argv.extend_from_slice(args);
-    let input: String = lines.iter().map(|l| format!("{l}\n")).collect();
-    let out = env.cmd(&argv).stdin(input).output();
-    assert_eq!(out.code, 0, "stackwiz mcp failed:\n{out}");
-    let replies = out
-        .stdout
-        .lines()
-        .map(|line| {
-            let reply: Value = serde_json::from_str(line)
-                .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line:?}\n{out}"));
-            assert_eq!(reply["jsonrpc"], "2.0", "{line}");
-            reply
-        })
-        .collect();
-    (replies, out.stderr)
+    let mut server = Server::start(env, args);
+    let mut replies = Vec::new();
+    for line in lines {
+        server.send(line);
+        if gets_a_reply(line) {
+            replies.push(server.reply());
+        }
+    }
+    let (status, rest, stderr) = server.close();
+    assert!(status.success(), "stackwiz mcp failed: {status}\n{stderr}");
+    assert!(rest.is_empty(), "replies nobody asked for: {rest:?}");
+    (replies, stderr)
 }
 
 fn tool_names(reply: &Value) -> Vec<String> {
@@ -75,23 +182,24 @@ fn a_handshake_session_over_pipes_answers_every_request_in_order() {
             r#"{"jsonrpc":"2.0","id":1.5,"method":"ping"}"#,
         ],
     );
-    let summary: Vec<(Value, Value)> = replies
+    let summary: Vec<(Option<Value>, Value)> = replies
         .iter()
-        .map(|r| (r["id"].clone(), r["error"]["code"].clone()))
+        .map(|r| (r.get("id").cloned(), r["error"]["code"].clone()))
         .collect();
+    // A line whose id cannot be read is answered without one: MCP ids are strings or
+    // integers, never null.
     assert_eq!(
         summary,
         [
-            (json!(0), Value::Null),
-            (json!("list"), Value::Null),
-            (Value::Null, json!(-32700)),
-            (Value::Null, json!(-32600)),
-            (json!(1), json!(-32601)),
-            (json!(2), Value::Null),
-            (json!(3), json!(-32602)),
-            (json!(4), Value::Null),
-            // MCP ids are strings or integers.
-            (Value::Null, json!(-32600)),
+            (Some(json!(0)), Value::Null),
+            (Some(json!("list")), Value::Null),
+            (None, json!(-32700)),
+            (None, json!(-32600)),
+            (Some(json!(1)), json!(-32601)),
+            (Some(json!(2)), Value::Null),
+            (Some(json!(3)), json!(-32602)),
+            (Some(json!(4)), Value::Null),
+            (None, json!(-32600)),
         ]
     );
     assert_eq!(replies[0]["result"]["protocolVersion"], "2025-11-25");
@@ -271,6 +379,16 @@ fn the_python_sdk_speaks_to_it_in_both_eras() {
 }
 
 #[test]
+fn the_python_sdk_is_answered_while_a_tool_hangs_and_may_cancel_it() {
+    let mut env = TestEnv::new();
+    let docker = SleepingDocker::install(&mut env);
+    env.set("STACKWIZ_TEST_DOCKER_PIDS", &docker.pids);
+    let out = python_client(&env, "cancel");
+    assert_eq!(out.code, 0, "mcp_client.py cancel failed:\n{out}");
+    assert!(out.stdout.contains("PASS (cancel)"), "{out}");
+}
+
+#[test]
 fn the_python_sdk_sees_only_the_readers_in_read_only_mode() {
     let env = TestEnv::new();
     let out = python_client(&env, "read-only");
@@ -440,4 +558,121 @@ fn docker_output_never_reaches_stdout() {
 fn make_executable(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// A `docker` that records each call and then sleeps for a minute, as a hung engine makes
+/// the real one do. Dropping it kills the sleepers this test started (by their pids).
+struct SleepingDocker {
+    pids: PathBuf,
+}
+
+impl SleepingDocker {
+    fn install(env: &mut TestEnv) -> SleepingDocker {
+        let fake = env.path("sleeping-docker");
+        let pids = env.path("sleeping-docker.pids");
+        support::write(
+            &fake,
+            &format!(
+                "#!/bin/sh\necho $$ >> '{}'\nexec sleep 60\n",
+                pids.display()
+            ),
+        );
+        make_executable(&fake);
+        env.set("STACKWIZ_DOCKER", &fake);
+        SleepingDocker { pids }
+    }
+
+    fn pids(&self) -> Vec<i32> {
+        let text = std::fs::read_to_string(&self.pids).unwrap_or_default();
+        text.lines().filter_map(|l| l.trim().parse().ok()).collect()
+    }
+
+    /// Waits until stackwiz has called it (the tool is then in flight).
+    fn wait_for_a_call(&self) {
+        let start = Instant::now();
+        while self.pids().is_empty() {
+            assert!(start.elapsed() < PATIENCE, "docker was never called");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for SleepingDocker {
+    fn drop(&mut self) {
+        for pid in self.pids() {
+            if let Some(pid) = rustix::process::Pid::from_raw(pid) {
+                let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+            }
+        }
+    }
+}
+
+const LIST_STACKS: &str = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_stacks","arguments":{}}}"#;
+
+#[test]
+fn a_slow_tool_call_holds_up_no_other_request_and_a_cancelled_one_gets_no_reply() {
+    let mut env = TestEnv::new();
+    let docker = SleepingDocker::install(&mut env);
+    let mut server = Server::start(&env, &[]);
+    server.send(&initialize(0));
+    assert_eq!(server.reply()["id"], 0);
+    server.send(LIST_STACKS);
+    docker.wait_for_a_call();
+    server.send(r#"{"jsonrpc":"2.0","id":2,"method":"ping"}"#);
+    assert_eq!(
+        server.reply(),
+        json!({"jsonrpc": "2.0", "id": 2, "result": {}})
+    );
+    server.send(r#"{"jsonrpc":"2.0","id":3,"method":"tools/list"}"#);
+    assert_eq!(server.reply()["id"], 3);
+    server.send(
+        r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":1,"reason":"the user gave up"}}"#,
+    );
+    server.send(r#"{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"list_templates","arguments":{}}}"#);
+    let templates = server.reply();
+    assert_eq!(templates["id"], 4);
+    assert_eq!(templates["result"]["isError"], false, "{templates}");
+    let (status, rest, stderr) = server.close();
+    assert!(status.success(), "{status}\n{stderr}");
+    assert!(rest.is_empty(), "the cancelled call was answered: {rest:?}");
+}
+
+#[test]
+fn closing_stdin_while_a_tool_runs_ends_the_server_at_once_without_a_reply() {
+    let mut env = TestEnv::new();
+    let docker = SleepingDocker::install(&mut env);
+    let mut server = Server::start(&env, &[]);
+    server.send(&initialize(0));
+    assert_eq!(server.reply()["id"], 0);
+    server.send(LIST_STACKS);
+    docker.wait_for_a_call();
+    // Server::close fails the test if the server outlives PATIENCE (the sleep is 60 s).
+    let (status, rest, stderr) = server.close();
+    assert!(status.success(), "{status}\n{stderr}");
+    assert!(rest.is_empty(), "{rest:?}");
+}
+
+#[test]
+fn a_closed_stderr_never_makes_the_server_panic() {
+    let env = TestEnv::new();
+    let mut run = env.cmd(["mcp"]);
+    run.cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = run.cmd.spawn().expect("spawn stackwiz mcp");
+    // The reading end is gone: every write to stderr now fails with EPIPE.
+    drop(child.stderr.take());
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "this is not json").unwrap();
+    writeln!(stdin, "{}", initialize(1)).unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}\n{stdout}", out.status);
+    let replies: Vec<Value> = stdout.lines().map(parse_reply).collect();
+    assert_eq!(replies.len(), 2, "{stdout}");
+    assert_eq!(replies[0]["error"]["code"], -32700);
+    assert!(replies[0].get("id").is_none(), "{}", replies[0]);
+    assert_eq!(replies[1]["id"], 1);
 }

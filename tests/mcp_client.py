@@ -18,6 +18,10 @@ PATH, SHELL, TERM and USER). Scenarios:
              remove_stack, plus the isError case of creating the same stack twice. The
              stack name comes from STACKWIZ_TEST_STACK (default mcp-<pid>). stop_stack and
              restart_stack run on the way.
+  cancel     STACKWIZ_DOCKER is a docker that hangs after appending its pid to the file
+             $STACKWIZ_TEST_DOCKER_PIDS: while list_stacks waits for it, other requests are
+             answered; cancelling the call (the SDK sends notifications/cancelled) leaves the
+             server serving. In both modes.
 
 The SDK validates every successful result's structuredContent against the tool's
 outputSchema, so a schema mismatch fails the run. Exits 0 when every check passed, 1 on
@@ -152,7 +156,8 @@ async def protocol(binary):
             text = await call_error(client, "create_stack", {"name": "x", "colour": "red"})
             check("unknown field `colour`" in text, "an unknown argument is named in the error")
             text = await call_error(client, "remove_stack", {"name": name})
-            check("confirm: true" in text, "remove_stack without confirm says how to confirm")
+            check('"confirm":true' in text, "remove_stack without confirm says how to confirm")
+            check("stackwiz " not in text and "--" not in text, "an agent's hint names no CLI command or flag")
             text = await call_error(client, "get_stack_status", {"name": "no-such-stack"})
             check("no stack named no-such-stack" in text, "an unknown stack is an isError result")
             await protocol_error(client.call_tool("no_such_tool", {}), -32602, "an unknown tool")
@@ -218,6 +223,41 @@ async def lifecycle(binary):
         check(all(s["name"] != name for s in listed["stacks"]), "list_stacks no longer shows it")
 
 
+def docker_calls(pids):
+    try:
+        with open(pids) as f:
+            return len(f.read().split())
+    except FileNotFoundError:
+        return 0
+
+
+async def cancel(binary):
+    pids = os.environ["STACKWIZ_TEST_DOCKER_PIDS"]
+    for mode in MODES:
+        print(f"-- mode={mode}", flush=True)
+        async with connect(binary, mode) as client:
+            before = docker_calls(pids)
+            slow = asyncio.create_task(client.call_tool("list_stacks", {}))
+            while docker_calls(pids) == before:
+                if slow.done():
+                    raise Failure(f"list_stacks ended before it called docker: {slow.result()}")
+                await asyncio.sleep(0.02)
+            listed = await asyncio.wait_for(client.list_tools(), 20)
+            check(len(listed.tools) == len(ALL_TOOLS), "tools/list is answered while list_stacks waits")
+            if mode == "legacy":
+                await asyncio.wait_for(client.send_ping(), 20)
+                check(True, "ping is answered while list_stacks waits")
+            templates = await asyncio.wait_for(call(client, "list_templates", {}), 20)
+            check(not slow.done(), "list_stacks is still waiting for docker")
+            slow.cancel()  # the SDK sends notifications/cancelled for it
+            try:
+                await slow
+            except asyncio.CancelledError:
+                pass
+            templates = await asyncio.wait_for(call(client, "list_templates", {}), 20)
+            check(bool(templates["templates"]), "the server goes on serving after the cancel")
+
+
 def find_failure(error):
     if isinstance(error, Failure):
         return error
@@ -228,7 +268,7 @@ def find_failure(error):
     return None
 
 
-SCENARIOS = {"protocol": protocol, "read-only": read_only, "lifecycle": lifecycle}
+SCENARIOS = {"protocol": protocol, "read-only": read_only, "lifecycle": lifecycle, "cancel": cancel}
 
 
 def main():

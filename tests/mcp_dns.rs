@@ -183,7 +183,16 @@ impl Session {
         );
         let schema = self.output_schema(tool);
         assert_eq!(schema["type"], "object", "{tool}: outputSchema {schema}");
-        let problems = conforms(&structured, &schema, "structuredContent");
+        let mut problems = conforms(&structured, &schema, "structuredContent");
+        // The schemas are open, so a report field they do not list would pass unseen: an
+        // agent reads the schema to learn what a result holds.
+        for field in structured.as_object().into_iter().flat_map(|o| o.keys()) {
+            if schema["properties"].get(field).is_none() {
+                problems.push(format!(
+                    "structuredContent.{field}: not in the outputSchema"
+                ));
+            }
+        }
         assert!(
             problems.is_empty(),
             "{tool}: structuredContent breaks its outputSchema:\n{}\nschema: {schema}\nresult: {structured:#}",
@@ -416,7 +425,7 @@ fn create_dns_record_makes_a_record_at_the_detected_address_owned_by_its_name_or
         json!({"subdomain": "api", "stack": "shop"}),
     );
     assert_eq!(owned["action"], "created");
-    assert_eq!(owned["record"]["comment"], "stackwiz:shop");
+    assert_eq!(owned["record"]["comment"], "stackwiz:shop ip=auto");
     assert_eq!(owned["record"]["owner"], "shop");
 
     let again = mcp.succeeds("create_dns_record", json!({"subdomain": "app"}));
@@ -433,12 +442,12 @@ fn create_dns_record_makes_a_record_at_the_detected_address_owned_by_its_name_or
             (
                 "app.example.com".into(),
                 IP.into(),
-                Some("stackwiz:app".into())
+                Some("stackwiz:app ip=auto".into())
             ),
             (
                 "api.example.com".into(),
                 IP.into(),
-                Some("stackwiz:shop".into())
+                Some("stackwiz:shop ip=auto".into())
             ),
         ]
     );
@@ -479,7 +488,9 @@ fn records_are_listed_updated_and_deleted_by_their_stack() {
     assert_eq!(updated["action"], "updated");
     assert_eq!(updated["previous"]["content"], IP);
     assert_eq!(updated["record"]["content"], NEW_IP);
-    assert_eq!(updated["changed"], json!(["content"]));
+    // An address given by hand pins the record: its comment now says so.
+    assert_eq!(updated["changed"], json!(["content", "comment"]));
+    assert_eq!(updated["record"]["comment"], "stackwiz:app ip=fixed");
     assert_eq!(w.cf.record("A", "app.example.com").unwrap().content, NEW_IP);
 
     // Another stack's filter deletes nothing, and that is not an error.
@@ -560,7 +571,7 @@ fn get_server_ip_and_check_environment_answer_in_their_schemas() {
     let ip = mcp.succeeds("get_server_ip", json!({}));
     assert_eq!(
         ip,
-        json!({"ip": IP, "family": "ipv4", "source": w.ips.url("/valid")})
+        json!({"ip": IP, "family": "ipv4", "source": w.ips.url("/valid"), "warning": null})
     );
 
     let doctor = mcp.succeeds("check_environment", json!({}));

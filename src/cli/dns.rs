@@ -15,7 +15,7 @@ use super::emit;
 use crate::cloudflare::TTL_RULE;
 use crate::error::Result;
 use crate::ops::dns::{self as ops, DnsCreate, DnsDelete, DnsList, DnsUpdate, IpQuery, RecordType};
-use crate::ops::{Ctx, Report};
+use crate::ops::{Ctx, Next, Report};
 
 #[derive(Debug, Subcommand)]
 pub enum DnsCommand {
@@ -45,9 +45,13 @@ pub enum DnsCommand {
     Delete(DeleteArgs),
     /// Point stackwiz's A/AAAA records at this server's current public address (for cron)
     #[command(
-        after_help = "Looks at the records stackwiz created (comment `stackwiz:...`) in the zones of \
-                            the existing stacks' domains. If the address cannot be detected, nothing changes \
-                            and the exit status is 1.\n\nExamples:\n  stackwiz dns sync --dry-run\n  \
+        after_help = "Moves the records that follow this host's address: stackwiz's A/AAAA records \
+                            marked `ip=auto` (detected) whose owner is a stack on this host, in the zones of \
+                            the existing stacks' domains. Records given a value by hand (`ip=fixed`), other \
+                            hosts' and older ones without a mark are left alone and listed (`stackwiz dns \
+                            update NAME --value AUTO` lets sync move one). If the address cannot be \
+                            detected, nothing changes and the exit status is 1.\n\nExamples:\n  \
+                            stackwiz dns sync --dry-run\n  \
                             */5 * * * * stackwiz dns sync >>/var/log/stackwiz-sync.log 2>&1"
     )]
     Sync(SyncArgs),
@@ -119,7 +123,7 @@ pub struct RecordFields {
 }
 
 impl RecordFields {
-    fn proxied(&self) -> Option<bool> {
+    pub(crate) fn proxied(&self) -> Option<bool> {
         (self.proxied || self.no_proxied).then_some(self.proxied)
     }
 }
@@ -202,11 +206,8 @@ pub fn run(ctx: &Ctx, cmd: DnsCommand, json: bool) -> Result<()> {
         }
         DnsCommand::Delete(a) => delete(ctx, a, json),
         DnsCommand::Sync(a) => {
-            let report = if a.domains.is_empty() {
-                ops::sync_stacks(&ctx.cfg, a.dry_run)?
-            } else {
-                ops::sync(&ctx.cfg, a.dry_run, &a.domains)?
-            };
+            let domains = (!a.domains.is_empty()).then_some(a.domains.as_slice());
+            let report = ops::sync(ctx, a.dry_run, domains)?;
             emit(json, &report)
         }
     }
@@ -230,21 +231,16 @@ fn delete(ctx: &Ctx, a: DeleteArgs, json: bool) -> Result<()> {
             eprint!("{}", ops::delete(ctx, &req)?.human());
         }
         let name = &req.name;
-        let mut again = format!("stackwiz dns delete {name}");
-        if let Some(kind) = req.r#type {
-            again += &format!(" --type {}", kind.as_str());
-        }
-        if let Some(stack) = &req.stack {
-            again += &format!(" --stack {stack}");
-        }
-        if req.force {
-            again += " --force";
-        }
         super::confirm(
             a.yes,
             &format!("Delete these DNS records of {name}?"),
             &format!("dns delete {name}"),
-            &format!("{again} --yes"),
+            Next::DnsDelete {
+                name: name.clone(),
+                record_type: req.r#type.map(|t| t.as_str().to_string()),
+                stack: req.stack.clone(),
+                force: req.force,
+            },
         )?;
     }
     req.dry_run = a.dry_run;

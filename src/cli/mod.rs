@@ -11,11 +11,13 @@ use std::path::PathBuf;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
 pub mod dns;
+pub mod next;
+pub mod signals;
 
 use crate::config::{Config, Overrides};
 use crate::error::{Error, Result};
 use crate::ops::stacks::{self, Action, RemoveRequest};
-use crate::ops::{Ctx, Report, Stream};
+use crate::ops::{Ctx, Hint, Next, Report, Stream};
 use crate::stack::CreateRequest;
 
 const EXAMPLES: &str = "\
@@ -272,8 +274,11 @@ pub fn run(cli: Cli) -> Result<()> {
         _ => {}
     }
     let cfg = Config::load(&cli.overrides())?;
+    signals::install();
     for w in &cfg.warnings {
-        eprintln!("warning: {w}");
+        // Not eprintln!: a closed stderr must not panic (`stackwiz mcp` runs under clients
+        // that may not read it).
+        let _ = writeln!(std::io::stderr(), "warning: {w}");
     }
     let stream = if json {
         Stream::Capture
@@ -322,7 +327,12 @@ pub fn run(cli: Cli) -> Result<()> {
                 a.yes,
                 &format!("Take stack {} down and {what}?", a.name),
                 &format!("remove {}", a.name),
-                &format!("stackwiz remove {} --yes", a.name),
+                Next::Remove {
+                    name: a.name.clone(),
+                    purge: a.purge,
+                    volumes: a.volumes,
+                    keep_dns: a.keep_dns,
+                },
             )?;
             let req = RemoveRequest {
                 name: a.name,
@@ -353,8 +363,9 @@ pub fn run(cli: Cli) -> Result<()> {
 /// Print a report: JSON on stdout with `--json`, else its human text.
 pub fn emit<R: Report>(json: bool, report: &R) -> Result<()> {
     let text = if json {
-        let mut s = serde_json::to_string_pretty(report)
-            .map_err(|e| Error::other(format!("cannot encode the result: {e}")))?;
+        let mut s =
+            crate::ops::next::in_words_of(&next::WORDS, || serde_json::to_string_pretty(report))
+                .map_err(|e| Error::other(format!("cannot encode the result: {e}")))?;
         s.push('\n');
         s
     } else {
@@ -374,15 +385,16 @@ pub fn write_stdout(bytes: &[u8]) -> Result<()> {
     }
 }
 
-/// Ask on the terminal; without one, refuse unless `yes`.
-pub fn confirm(yes: bool, question: &str, action: &str, hint: &str) -> Result<()> {
+/// Ask on the terminal; without one, refuse unless `yes`, naming `step` agreed to.
+pub fn confirm(yes: bool, question: &str, action: &str, step: Next) -> Result<()> {
     if yes {
         return Ok(());
     }
     if !std::io::stdin().is_terminal() {
         return Err(Error::NotConfirmed {
             action: action.to_string(),
-            hint: format!("no terminal to ask on; rerun with --yes: {hint}"),
+            hint: Hint::from("no terminal to ask on; rerun with --yes: ")
+                .then(Next::Confirmed(Box::new(step))),
         });
     }
     let answer = prompt(&format!("{question} [y/N]"), None)?;
@@ -405,6 +417,7 @@ fn prompt(question: &str, default: Option<&str>) -> Result<String> {
     }
     .and_then(|()| err.flush())
     .map_err(|e| Error::io("write", "stderr", e))?;
+    drop(err);
     let mut line = String::new();
     let n = std::io::stdin()
         .lock()
@@ -534,21 +547,13 @@ fn ask_port(question: &str, default: Option<&str>) -> Result<Option<u32>> {
     }
 }
 
-/// Like [`prompt`], with the terminal's echo off so the answer is not shown.
+/// Like [`prompt`], with the terminal's echo off so the answer is not shown. The echo comes
+/// back when the answer is in, on an error, and on Ctrl-C (see [`signals`]).
 fn prompt_secret(question: &str) -> Result<String> {
-    use std::os::fd::AsRawFd;
-    let fd = std::io::stdin().as_raw_fd();
-    // SAFETY: termios is plain data; tcgetattr/tcsetattr only read and write it for `fd`.
-    let mut saved: libc::termios = unsafe { std::mem::zeroed() };
-    let have_tty = unsafe { libc::tcgetattr(fd, &mut saved) } == 0;
-    if have_tty {
-        let mut quiet = saved;
-        quiet.c_lflag &= !libc::ECHO;
-        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &quiet) };
-    }
+    let quiet = signals::EchoOff::new();
     let answer = prompt(&format!("{question} (not shown)"), None);
-    if have_tty {
-        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &saved) };
+    if quiet.active() {
+        drop(quiet);
         eprintln!();
     }
     answer

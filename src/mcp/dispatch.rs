@@ -15,16 +15,24 @@
 //! an `initialize` first (`ping` excepted, which the handshake era allows before it).
 //! `ping` exists only in the handshake era: 2026-07-28 removed it, so there it is -32601.
 
+use std::sync::Mutex;
+
 use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
 
 use super::protocol::{ErrorCode, Notification, Request, ResponseError};
 use super::server::Handler;
+use crate::cancel::Cancel;
 use crate::error::Error;
 use crate::ops::Ctx;
 
-/// The stateless revision: no handshake, an envelope in every request's `_meta`.
-pub const STATELESS_VERSION: &str = "2026-07-28";
+/// The stateless revisions, newest first: no handshake, an envelope in every request's
+/// `_meta`. The one list behind the envelope check, `server/discover`'s `supportedVersions`
+/// and the `supported` list of -32022, so a client told a version is supported can use it.
+/// (The handshake versions are reached through `initialize`, not the envelope.)
+pub const STATELESS_VERSIONS: &[&str] = &["2026-07-28"];
+/// The newest stateless revision.
+pub const STATELESS_VERSION: &str = STATELESS_VERSIONS[0];
 /// The handshake revisions, newest first; `initialize` answers with the first when the
 /// client asks for one not listed.
 pub const HANDSHAKE_VERSIONS: &[&str] = &["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];
@@ -32,6 +40,19 @@ pub const HANDSHAKE_VERSIONS: &[&str] = &["2025-11-25", "2025-06-18", "2025-03-2
 pub const META_PROTOCOL_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
 pub const META_CLIENT_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabilities";
 pub const META_SERVER_INFO: &str = "io.modelcontextprotocol/serverInfo";
+pub const META_LOG_LEVEL: &str = "io.modelcontextprotocol/logLevel";
+
+/// The values of `io.modelcontextprotocol/logLevel` (the syslog levels of MCP's `LoggingLevel`).
+const LOG_LEVELS: &[&str] = &[
+    "debug",
+    "info",
+    "notice",
+    "warning",
+    "error",
+    "critical",
+    "alert",
+    "emergency",
+];
 
 /// How long a client may keep the tool list, discovery and resource templates: they are
 /// fixed for the life of the process.
@@ -133,7 +154,7 @@ pub fn tool_error(message: impl Into<String>) -> Value {
 }
 
 fn error_text(error: &Error) -> String {
-    match error.agent_hint() {
+    match super::next::hint(error) {
         Some(hint) => format!("{error}\nhint: {hint}"),
         None => error.to_string(),
     }
@@ -157,25 +178,41 @@ const METHODS: &[&str] = &[
     "resources/read",
 ];
 
-/// The MCP side of the loop.
-pub struct McpServer<'a> {
-    ctx: &'a Ctx,
-    catalog: &'a Catalog,
+/// The methods that may take long (they run docker or read the disk): the loop runs them on
+/// a worker with their own cancellation token. The rest answer from memory.
+const SLOW_METHODS: &[&str] = &["tools/call", "resources/list", "resources/read"];
+
+/// The MCP side of the loop. Shared by the reader and the workers.
+pub struct McpServer {
+    /// The configuration and output mode every request's [`Ctx`] is made from.
+    base: Ctx,
+    catalog: &'static Catalog,
     /// The version `initialize` agreed on, once one has been answered.
-    handshake: Option<&'static str>,
+    handshake: Mutex<Option<&'static str>>,
 }
 
-impl<'a> McpServer<'a> {
-    pub fn new(ctx: &'a Ctx, catalog: &'a Catalog) -> McpServer<'a> {
+impl McpServer {
+    pub fn new(base: Ctx, catalog: &'static Catalog) -> McpServer {
         McpServer {
-            ctx,
+            base,
             catalog,
-            handshake: None,
+            handshake: Mutex::new(None),
         }
     }
 
     fn read_only(&self) -> bool {
-        self.ctx.cfg.read_only
+        self.base.cfg.read_only
+    }
+
+    fn handshake(&self) -> Option<&'static str> {
+        *self.handshake.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The context of one request: the server's configuration, the request's own token.
+    fn ctx(&self, cancel: &Cancel) -> Ctx {
+        let mut ctx = Ctx::new(self.base.cfg.clone(), self.base.stream);
+        ctx.cancel = cancel.clone();
+        ctx
     }
 
     fn visible_tools(&self) -> impl Iterator<Item = &'static Tool> + '_ {
@@ -198,7 +235,7 @@ impl<'a> McpServer<'a> {
             check_envelope(meta)?;
             return Ok(Era::Stateless);
         }
-        if self.handshake.is_some() || request.method == "ping" {
+        if self.handshake().is_some() || request.method == "ping" {
             return Ok(Era::Handshake);
         }
         Err(ResponseError::invalid_params(format!(
@@ -209,7 +246,7 @@ impl<'a> McpServer<'a> {
         )))
     }
 
-    fn initialize(&mut self, params: &Map<String, Value>) -> Result<Value, ResponseError> {
+    fn initialize(&self, params: &Map<String, Value>) -> Result<Value, ResponseError> {
         let requested = params
             .get("protocolVersion")
             .and_then(Value::as_str)
@@ -221,7 +258,7 @@ impl<'a> McpServer<'a> {
             .copied()
             .find(|v| *v == requested)
             .unwrap_or(HANDSHAKE_VERSIONS[0]);
-        self.handshake = Some(version);
+        *self.handshake.lock().unwrap_or_else(|p| p.into_inner()) = Some(version);
         Ok(json!({
             "protocolVersion": version,
             "capabilities": capabilities(),
@@ -232,7 +269,7 @@ impl<'a> McpServer<'a> {
 
     fn discover(&self) -> Value {
         json!({
-            "supportedVersions": [STATELESS_VERSION],
+            "supportedVersions": STATELESS_VERSIONS,
             "capabilities": capabilities(),
             "instructions": instructions(self.read_only()),
         })
@@ -244,7 +281,7 @@ impl<'a> McpServer<'a> {
         Ok(json!({ "tools": tools }))
     }
 
-    fn call_tool(&self, params: &Map<String, Value>) -> Result<Value, ResponseError> {
+    fn call_tool(&self, params: &Map<String, Value>, ctx: &Ctx) -> Result<Value, ResponseError> {
         let name = params.get("name").and_then(Value::as_str).ok_or_else(|| {
             ResponseError::invalid_params("tools/call needs params.name (a string)")
         })?;
@@ -271,7 +308,7 @@ impl<'a> McpServer<'a> {
                 allowed.join(", ")
             )));
         }
-        match (tool.call)(self.ctx, args) {
+        match (tool.call)(ctx, args) {
             Ok(structured @ Value::Object(_)) => Ok(tool_result(structured)),
             Ok(other) => Err(ResponseError::new(
                 ErrorCode::InternalError,
@@ -286,9 +323,13 @@ impl<'a> McpServer<'a> {
         }
     }
 
-    fn list_resources(&self, params: &Map<String, Value>) -> Result<Value, ResponseError> {
+    fn list_resources(
+        &self,
+        params: &Map<String, Value>,
+        ctx: &Ctx,
+    ) -> Result<Value, ResponseError> {
         no_cursor(params)?;
-        let resources = (self.catalog.list_resources)(self.ctx).map_err(internal)?;
+        let resources = (self.catalog.list_resources)(ctx).map_err(internal)?;
         let resources: Vec<Value> = resources
             .into_iter()
             .map(|r| json!({"uri": r.uri, "name": r.name, "description": r.description, "mimeType": r.mime_type}))
@@ -315,11 +356,16 @@ impl<'a> McpServer<'a> {
         Ok(json!({ "resourceTemplates": templates }))
     }
 
-    fn read_resource(&self, params: &Map<String, Value>, era: Era) -> Result<Value, ResponseError> {
+    fn read_resource(
+        &self,
+        params: &Map<String, Value>,
+        era: Era,
+        ctx: &Ctx,
+    ) -> Result<Value, ResponseError> {
         let uri = params.get("uri").and_then(Value::as_str).ok_or_else(|| {
             ResponseError::invalid_params("resources/read needs params.uri (a string)")
         })?;
-        match (self.catalog.read_resource)(self.ctx, uri).map_err(internal)? {
+        match (self.catalog.read_resource)(ctx, uri).map_err(internal)? {
             Some(r) => {
                 Ok(json!({"contents": [{"uri": r.uri, "mimeType": r.mime_type, "text": r.text}]}))
             }
@@ -338,8 +384,12 @@ impl<'a> McpServer<'a> {
     }
 }
 
-impl Handler for McpServer<'_> {
-    fn handle_request(&mut self, request: &Request) -> Result<Value, ResponseError> {
+impl Handler for McpServer {
+    fn is_slow(&self, request: &Request) -> bool {
+        SLOW_METHODS.contains(&request.method.as_str())
+    }
+
+    fn handle_request(&self, request: &Request, cancel: &Cancel) -> Result<Value, ResponseError> {
         let method = request.method.as_str();
         if !METHODS.contains(&method) {
             return Err(ResponseError::new(
@@ -365,10 +415,10 @@ impl Handler for McpServer<'_> {
             "ping" => json!({}),
             "server/discover" => self.discover(),
             "tools/list" => self.list_tools(params)?,
-            "tools/call" => self.call_tool(params)?,
-            "resources/list" => self.list_resources(params)?,
+            "tools/call" => self.call_tool(params, &self.ctx(cancel))?,
+            "resources/list" => self.list_resources(params, &self.ctx(cancel))?,
             "resources/templates/list" => self.list_resource_templates(params)?,
-            "resources/read" => self.read_resource(params, era)?,
+            "resources/read" => self.read_resource(params, era, &self.ctx(cancel))?,
             _ => unreachable!("every name in METHODS has an arm"),
         };
         Ok(match era {
@@ -377,10 +427,9 @@ impl Handler for McpServer<'_> {
         })
     }
 
-    /// `notifications/initialized` and `notifications/cancelled` need nothing: requests are
-    /// answered one at a time, so a cancelled one has already been answered when its
-    /// cancellation is read (the spec lets a receiver ignore those).
-    fn handle_notification(&mut self, _notification: &Notification) {}
+    /// `notifications/initialized` needs nothing, and the loop itself cancels the request
+    /// `notifications/cancelled` names (each tool's [`Ctx`] carries that request's token).
+    fn handle_notification(&self, _notification: &Notification) {}
 }
 
 /// Checks the stateless envelope: both required keys (else -32602), a version this server
@@ -406,22 +455,26 @@ fn check_envelope(meta: Option<&Value>) -> Result<(), ResponseError> {
             "{META_PROTOCOL_VERSION} must be a string"
         )));
     };
-    if version != STATELESS_VERSION {
-        let supported: Vec<&str> = std::iter::once(STATELESS_VERSION)
-            .chain(HANDSHAKE_VERSIONS.iter().copied())
-            .collect();
+    if !STATELESS_VERSIONS.contains(&version) {
         return Err(ResponseError::new(
             ErrorCode::UnsupportedProtocolVersion,
             "Unsupported protocol version",
         )
-        .with_data(json!({"supported": supported, "requested": version})));
+        .with_data(json!({"supported": STATELESS_VERSIONS, "requested": version})));
     }
     if !meta[META_CLIENT_CAPABILITIES].is_object() {
         return Err(ResponseError::invalid_params(format!(
             "{META_CLIENT_CAPABILITIES} must be an object"
         )));
     }
-    Ok(())
+    match meta.get(META_LOG_LEVEL) {
+        None => Ok(()),
+        Some(Value::String(level)) if LOG_LEVELS.contains(&level.as_str()) => Ok(()),
+        Some(other) => Err(ResponseError::invalid_params(format!(
+            "{META_LOG_LEVEL} must be one of {}, not {other}",
+            LOG_LEVELS.join(", ")
+        ))),
+    }
 }
 
 /// This server hands out no cursors, so any cursor is one it never issued.
@@ -528,9 +581,11 @@ fn type_name(value: &Value) -> &'static str {
 mod tests {
     use super::*;
     use crate::config::{Config, Env, Overrides};
-    use crate::mcp::server::serve;
+    use crate::mcp::protocol::Message;
+    use crate::mcp::server::testing::Client;
     use crate::ops::Stream;
     use serde::Deserialize;
+    use std::sync::Arc;
 
     const RO: Annotations = Annotations {
         read_only: true,
@@ -556,6 +611,35 @@ mod tests {
         #[serde(default)]
         loud: bool,
     }
+
+    /// How many `linger` calls started, and what each saw when it ended (cancelled or not).
+    static LINGERING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    static LINGERED: std::sync::Mutex<Vec<bool>> = std::sync::Mutex::new(Vec::new());
+
+    /// Waits until its request is cancelled (or a minute passes), then says whether it was.
+    fn linger(ctx: &Ctx, _: Value) -> Result<Value, Error> {
+        LINGERING.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let cancelled = ctx.cancel.wait_timeout(std::time::Duration::from_secs(60));
+        LINGERED.lock().unwrap().push(cancelled);
+        Ok(json!({"cancelled": cancelled}))
+    }
+
+    static LINGER_TOOLS: &[Tool] = &[Tool {
+        name: "linger",
+        title: "Linger",
+        description: "Waits to be cancelled.",
+        input_schema: object_schema,
+        output_schema: object_schema,
+        annotations: RO,
+        call: linger,
+    }];
+
+    static LINGER_CATALOG: Catalog = Catalog {
+        tools: LINGER_TOOLS,
+        resource_templates: TEMPLATES,
+        list_resources,
+        read_resource,
+    };
 
     fn greet(_: &Ctx, args: Value) -> Result<Value, Error> {
         let args: GreetArgs = arguments(args)?;
@@ -676,24 +760,28 @@ mod tests {
         Ctx::new(cfg, Stream::Capture)
     }
 
-    /// Serves `lines` (values, or raw strings sent as they are) and returns the replies.
+    /// Serves `lines` (values, or raw strings sent as they are) one at a time, waiting for
+    /// the reply of each line that gets one, and returns the replies in that order.
     fn session_with(read_only: bool, lines: &[Value]) -> Vec<Value> {
-        let ctx = ctx(read_only);
-        let mut server = McpServer::new(&ctx, &CATALOG);
-        let input: String = lines
-            .iter()
-            .map(|l| match l {
-                Value::String(raw) => format!("{raw}\n"),
-                other => format!("{other}\n"),
-            })
-            .collect();
-        let mut output = Vec::new();
-        serve(input.as_bytes(), &mut output, &mut server).unwrap();
-        String::from_utf8(output)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
+        let client = Client::start(Arc::new(McpServer::new(ctx(read_only), &CATALOG)));
+        let mut replies = Vec::new();
+        for line in lines {
+            let line = match line {
+                Value::String(raw) => raw.clone(),
+                other => other.to_string(),
+            };
+            client.send(&line);
+            if matches!(
+                Message::parse(line.as_bytes()),
+                Err(_) | Ok(Message::Request(_))
+            ) {
+                replies.push(client.reply());
+            }
+        }
+        let (result, rest) = client.close();
+        result.unwrap();
+        assert!(rest.is_empty(), "replies nobody asked for: {rest:?}");
+        replies
     }
 
     fn session(lines: &[Value]) -> Vec<Value> {
@@ -1031,8 +1119,54 @@ mod tests {
         assert_eq!(replies[0]["id"], 9);
         assert_eq!(
             replies[0]["error"]["data"],
-            json!({"supported": ["2026-07-28", "2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"], "requested": "2099-01-01"})
+            json!({"supported": ["2026-07-28"], "requested": "2099-01-01"})
         );
+    }
+
+    #[test]
+    fn every_version_the_server_calls_supported_is_accepted_in_the_envelope() {
+        let mut params = json!({});
+        params["_meta"] = envelope("2099-01-01");
+        let replies = session(&[
+            request(json!(1), "tools/list", params),
+            modern(json!(2), "server/discover", Value::Null),
+        ]);
+        let refused = replies[0]["error"]["data"]["supported"].clone();
+        let discovered = replies[1]["result"]["supportedVersions"].clone();
+        assert_eq!(refused, discovered);
+        for version in refused.as_array().unwrap() {
+            let mut params = json!({});
+            params["_meta"] = envelope(version.as_str().unwrap());
+            let retried = &session(&[request(json!(3), "tools/list", params)])[0];
+            assert!(
+                retried["result"]["tools"].is_array(),
+                "{version}: {retried}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_invalid_log_level_is_invalid_params_and_a_valid_one_is_served() {
+        let with_level = |id: i64, level: Value| {
+            let mut params = json!({});
+            params["_meta"] = envelope(STATELESS_VERSION);
+            params["_meta"][META_LOG_LEVEL] = level;
+            request(json!(id), "tools/list", params)
+        };
+        let replies = session(&[
+            with_level(1, json!("verbose")),
+            with_level(2, json!(3)),
+            with_level(3, json!("warning")),
+            with_level(4, json!("emergency")),
+        ]);
+        assert_eq!(error_code(&replies[0]), -32602);
+        assert!(replies[0]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(META_LOG_LEVEL));
+        assert_eq!(error_code(&replies[1]), -32602);
+        assert!(replies[2]["result"]["tools"].is_array(), "{}", replies[2]);
+        assert!(replies[3]["result"]["tools"].is_array(), "{}", replies[3]);
     }
 
     #[test]
@@ -1176,25 +1310,58 @@ mod tests {
                 json!({"name": "greet", "arguments": {"name": "z"}}),
             ),
         ]);
-        let summary: Vec<(Value, Value)> = replies
+        let summary: Vec<(Option<Value>, Value)> = replies
             .iter()
-            .map(|r| (r["id"].clone(), r["error"]["code"].clone()))
+            .map(|r| (r.get("id").cloned(), r["error"]["code"].clone()))
             .collect();
         assert_eq!(
             summary,
             [
-                (Value::Null, json!(-32700)),
-                (Value::Null, json!(-32600)),
-                (json!(1), json!(-32600)),
-                (json!(0), Value::Null),
-                (json!(2), json!(-32601)),
-                (json!(3), json!(-32603)),
-                (json!(0), Value::Null),
+                (None, json!(-32700)),
+                (None, json!(-32600)),
+                (Some(json!(1)), json!(-32600)),
+                (Some(json!(0)), Value::Null),
+                (Some(json!(2)), json!(-32601)),
+                (Some(json!(3)), json!(-32603)),
+                (Some(json!(0)), Value::Null),
             ]
         );
         assert_eq!(
             replies[6]["result"]["structuredContent"]["greeting"],
             "hello z"
         );
+    }
+
+    #[test]
+    fn a_cancelled_tool_call_sees_its_token_cancelled_and_gets_no_reply() {
+        use std::sync::atomic::Ordering;
+        let client = Client::start(Arc::new(McpServer::new(ctx(false), &LINGER_CATALOG)));
+        client.send(&init("2025-11-25").to_string());
+        assert_eq!(client.reply()["id"], 0);
+        client.send(&request(json!(7), "tools/call", json!({"name": "linger"})).to_string());
+        let start = std::time::Instant::now();
+        while LINGERING.load(Ordering::SeqCst) == 0 {
+            assert!(start.elapsed().as_secs() < 20, "linger never started");
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        // While it lingers, the server answers.
+        client.send(&request(json!(8), "ping", Value::Null).to_string());
+        assert_eq!(
+            client.reply(),
+            json!({"jsonrpc": "2.0", "id": 8, "result": {}})
+        );
+        client.send(
+            r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":7}}"#,
+        );
+        while LINGERED.lock().unwrap().is_empty() {
+            assert!(start.elapsed().as_secs() < 20, "linger was never cancelled");
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        assert_eq!(*LINGERED.lock().unwrap(), [true]);
+        client.send(&request(json!(9), "tools/list", Value::Null).to_string());
+        assert_eq!(client.reply()["id"], 9);
+        let (result, rest) = client.close();
+        result.unwrap();
+        assert!(rest.is_empty(), "the cancelled call was answered: {rest:?}");
     }
 }

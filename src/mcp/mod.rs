@@ -14,10 +14,12 @@
 //!   the client shuts down by closing stdin, and servers should exit promptly on EOF (the SDK
 //!   then waits 2 s before SIGTERM).
 //! - Ids are strings or integers and never null; responses echo them. An error whose request
-//!   id could not be read has id null. Batches were removed in 2025-06-18.
+//!   id could not be read leaves `id` out (JSON-RPC says null, which every MCP schema
+//!   revision forbids). Batches were removed in 2025-06-18.
 //! - Handshake era (2024-11-05 … 2025-11-25): `initialize` answers the client's version if
 //!   supported, else another one it supports (should be the newest). `notifications/cancelled`
-//!   may be ignored when the request is unknown or already answered.
+//!   names a request in flight: the receiver should stop it and must not answer it; unknown
+//!   or already answered ids are ignored.
 //! - Tool errors: unknown tool and malformed requests are JSON-RPC errors (-32602 "Unknown
 //!   tool: x"); input validation, API and business failures are results with `isError: true`.
 //!   With an `outputSchema`, successful results must carry conforming `structuredContent`
@@ -26,8 +28,11 @@
 //!   missing or wrong; it does not validate `isError` results.
 //! - Stateless era (2026-07-28): no handshake. Every request's `params._meta` carries
 //!   `io.modelcontextprotocol/protocolVersion` and `io.modelcontextprotocol/clientCapabilities`
-//!   (required; missing: -32602), optionally `clientInfo` and `logLevel`. An unsupported
-//!   version gets -32022 "Unsupported protocol version" with `data: {supported, requested}`.
+//!   (required; missing: -32602), optionally `clientInfo` and `logLevel` (a logging level;
+//!   anything else should be -32602). An unsupported version gets -32022 "Unsupported
+//!   protocol version" with `data: {supported, requested}`; the client retries with one of
+//!   `supported`, so that list names exactly what the envelope accepts, as
+//!   `server/discover`'s `supportedVersions` does.
 //!   `server/discover` must be implemented; its result has `supportedVersions`,
 //!   `capabilities`, `instructions?`, `_meta["io.modelcontextprotocol/serverInfo"]`. Every
 //!   result carries `resultType: "complete"`; servers should put `serverInfo` in every
@@ -43,11 +48,14 @@
 //!   `params` at all.
 //! - The SDK starts a stdio server with only HOME, LOGNAME, PATH, SHELL, TERM and USER in its
 //!   environment unless `env=` is given.
-#![deny(clippy::print_stdout, clippy::dbg_macro)]
+// stdout is the protocol stream; stderr may be closed, and `eprintln!` panics then: [`log`].
+#![deny(clippy::print_stdout, clippy::print_stderr, clippy::dbg_macro)]
 
 use std::collections::BTreeMap;
-use std::io::{self, BufWriter};
+use std::fmt;
+use std::io::{self, BufWriter, Write};
 use std::path::Path;
+use std::sync::Arc;
 
 use serde_json::{json, Map, Value};
 
@@ -56,6 +64,7 @@ use crate::error::{Error, Result};
 use crate::ops::{Ctx, Stream};
 
 pub mod dispatch;
+pub mod next;
 pub mod protocol;
 pub mod server;
 pub mod tools;
@@ -65,26 +74,33 @@ pub fn run(mut ctx: Ctx) -> Result<()> {
     // Child output must never reach stdout: it is the protocol stream.
     ctx.stream = Stream::Capture;
     for warning in &ctx.cfg.warnings {
-        eprintln!("stackwiz mcp: warning: {warning}");
+        log(format_args!("warning: {warning}"));
     }
-    eprintln!(
-        "stackwiz mcp {}: serving on stdio{}",
+    log(format_args!(
+        "version {}, serving on stdio{}",
         env!("CARGO_PKG_VERSION"),
         if ctx.cfg.read_only {
             " (read-only)"
         } else {
             ""
         }
-    );
-    let mut handler = dispatch::McpServer::new(&ctx, &tools::CATALOG);
+    ));
+    let handler = Arc::new(dispatch::McpServer::new(ctx, &tools::CATALOG));
     let stdin = io::stdin().lock();
-    let stdout = BufWriter::new(io::stdout().lock());
-    match server::serve(stdin, stdout, &mut handler) {
+    // Workers write replies too, so the writer is the shared handle, locked per message.
+    let stdout = BufWriter::new(io::stdout());
+    match server::serve(stdin, stdout, handler) {
         Ok(()) => Ok(()),
         // The client went away; there is nobody left to tell.
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(Error::other(format!("stdio: {e}"))),
     }
+}
+
+/// One line on stderr, the log of an MCP server. Never panics: a client that closed our
+/// stderr (or never read it) must not take the server down, as `eprintln!` would.
+pub(crate) fn log(args: fmt::Arguments<'_>) {
+    let _ = writeln!(io::stderr().lock(), "stackwiz mcp: {args}");
 }
 
 /// The MCP clients `--print-config` writes a snippet for.

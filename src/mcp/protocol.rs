@@ -19,6 +19,17 @@ pub enum RequestId {
     String(String),
 }
 
+impl RequestId {
+    /// The id a JSON value names, if it can be one: a string or an integer.
+    pub fn from_json(value: &Value) -> Option<RequestId> {
+        match value {
+            Value::Number(n) if n.is_i64() || n.is_u64() => Some(RequestId::Number(n.clone())),
+            Value::String(s) => Some(RequestId::String(s.clone())),
+            _ => None,
+        }
+    }
+}
+
 impl From<i64> for RequestId {
     fn from(n: i64) -> RequestId {
         RequestId::Number(n.into())
@@ -112,7 +123,9 @@ pub struct Notification {
     pub params: Option<Value>,
 }
 
-/// A reply. `id` is `None` (serialized as `null`) only when the request's id could not be read.
+/// A reply. `id` is `None` only when the request's id could not be read; it is then left
+/// out of the message. JSON-RPC 2.0 would send `"id": null`, but every MCP schema revision
+/// types `id` as a string or an integer, and clients that validate refuse `null`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Response {
     pub id: Option<RequestId>,
@@ -138,9 +151,11 @@ impl Response {
 impl Serialize for Response {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
-        let mut map = serializer.serialize_map(Some(3))?;
+        let mut map = serializer.serialize_map(Some(2 + usize::from(self.id.is_some())))?;
         map.serialize_entry("jsonrpc", "2.0")?;
-        map.serialize_entry("id", &self.id)?;
+        if let Some(id) = &self.id {
+            map.serialize_entry("id", id)?;
+        }
         match &self.outcome {
             Ok(result) => map.serialize_entry("result", result)?,
             Err(error) => map.serialize_entry("error", error)?,
@@ -160,7 +175,7 @@ pub enum Message {
 
 impl Message {
     /// Reads one line. `Err` is the error response the line deserves (with the request's id
-    /// when it could be read, else `null`).
+    /// when it could be read, else none).
     pub fn parse(line: &[u8]) -> Result<Message, Response> {
         let value: Value = serde_json::from_slice(line).map_err(|e| {
             Response::err(
@@ -190,9 +205,10 @@ impl Message {
         };
         let id = match object.remove("id") {
             None => None,
-            Some(Value::Number(n)) if n.is_i64() || n.is_u64() => Some(RequestId::Number(n)),
-            Some(Value::String(s)) => Some(RequestId::String(s)),
-            Some(_) => return Err(invalid(None, "`id` must be a string or an integer")),
+            Some(id) => match RequestId::from_json(&id) {
+                Some(id) => Some(id),
+                None => return Err(invalid(None, "`id` must be a string or an integer")),
+            },
         };
         if object.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
             return Err(invalid(id, "`jsonrpc` must be \"2.0\""));
@@ -330,14 +346,14 @@ mod tests {
     }
 
     #[test]
-    fn an_unknown_id_is_serialized_as_null() {
+    fn an_unknown_id_is_left_out_never_null() {
         let reply = Response::err(
             None,
             ResponseError::new(ErrorCode::ParseError, "parse error"),
         );
         assert_eq!(
             serde_json::to_string(&reply).unwrap(),
-            r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"parse error"}}"#
+            r#"{"jsonrpc":"2.0","error":{"code":-32700,"message":"parse error"}}"#
         );
     }
 }

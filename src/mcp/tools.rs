@@ -18,8 +18,9 @@ use super::dispatch::{
 use crate::cloudflare::{TTL_MAX, TTL_RULE};
 use crate::error::Error;
 use crate::ops::dns::{self, DnsCreate, DnsDelete, DnsList, DnsUpdate, IpQuery};
+use crate::ops::next::in_words_of;
 use crate::ops::stacks::{self, Action, RemoveRequest};
-use crate::ops::{doctor, Ctx};
+use crate::ops::{doctor, Ctx, Hint, Next};
 use crate::stack::{self, CreateRequest};
 
 /// The most log lines one `get_stack_logs` call returns.
@@ -191,7 +192,7 @@ pub static TOOLS: &[Tool] = &[
     Tool {
         name: "sync_dns",
         title: "Sync DNS",
-        description: "Point stackwiz's A/AAAA records of the stacks' domains at this server's public IP.",
+        description: "Point the A/AAAA records stackwiz detected (`ip=auto`) for this host's stacks at this server's public IP; others are left alone.",
         input_schema: dry_run_input,
         output_schema: sync_schema,
         annotations: Annotations { read_only: false, destructive: true, idempotent: true, open_world: true },
@@ -265,8 +266,10 @@ struct DryRunArgs {
     dry_run: bool,
 }
 
+/// The report as `structuredContent`, its next steps as tool calls.
 fn report(report: impl Serialize) -> Result<Value, Error> {
-    serde_json::to_value(report).map_err(|e| Error::other(format!("cannot encode the result: {e}")))
+    in_words_of(&super::next::WORDS, || serde_json::to_value(report))
+        .map_err(|e| Error::other(format!("cannot encode the result: {e}")))
 }
 
 fn list_templates(ctx: &Ctx, args: Value) -> Result<Value, Error> {
@@ -330,11 +333,21 @@ fn remove_stack(ctx: &Ctx, args: Value) -> Result<Value, Error> {
     if confirm != Some(Value::Bool(true)) {
         return Err(Error::NotConfirmed {
             action: format!("removing stack {}", req.name),
-            hint: format!(
-                "call remove_stack again with confirm: true once the user has agreed to take {} down{}",
+            hint: Hint::from(format!(
+                "once the user has agreed to take {} down{}, call ",
                 req.name,
-                if req.purge { " and delete its folder" } else { " and move its folder to the trash" }
-            ),
+                if req.purge {
+                    " and delete its folder"
+                } else {
+                    " and move its folder to the trash"
+                }
+            ))
+            .then(Next::Confirmed(Box::new(Next::Remove {
+                name: req.name.clone(),
+                purge: req.purge,
+                volumes: req.volumes,
+                keep_dns: req.keep_dns,
+            }))),
         });
     }
     report(stacks::remove(ctx, &req)?)
@@ -372,7 +385,7 @@ fn delete_dns_record(ctx: &Ctx, args: Value) -> Result<Value, Error> {
 
 fn sync_dns(ctx: &Ctx, args: Value) -> Result<Value, Error> {
     let DryRunArgs { dry_run } = arguments(args)?;
-    report(dns::sync_stacks(&ctx.cfg, dry_run)?)
+    report(dns::sync_stacks(ctx, dry_run)?)
 }
 
 /// The last `max` bytes of `text`, from a line start, saying how much was left out.
@@ -439,7 +452,7 @@ fn read_resource(ctx: &Ctx, uri: &str) -> Result<Option<ResourceText>, Error> {
                 Err(e) => Ok((
                     format!(
                         "{:#}",
-                        json!({"error": e.to_string(), "hint": e.agent_hint()})
+                        json!({"error": e.to_string(), "hint": super::next::hint(&e)})
                     ),
                     "application/json",
                 )),
@@ -464,10 +477,7 @@ fn read_resource(ctx: &Ctx, uri: &str) -> Result<Option<ResourceText>, Error> {
 }
 
 fn compose_text(ctx: &Ctx, name: &str) -> Result<String, Error> {
-    let path = stack::locate(&ctx.cfg, name)?
-        .path
-        .join(stack::COMPOSE_FILE);
-    std::fs::read_to_string(&path).map_err(|e| Error::io("read", path, e))
+    stack::read_compose(&ctx.cfg, name)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -547,7 +557,9 @@ fn logs_input() -> Value {
 fn remove_input() -> Value {
     object(
         json!({
-            "name": stack_name(),
+            // An orphan is named by its Compose project, whose rule is wider (`a_b`).
+            "name": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]*$", "maxLength": 255,
+                     "description": "A stack, or an orphan's Compose project name (list_stacks)."},
             "confirm": {"type": "boolean", "const": true, "description": "The user agreed."},
             "purge": flag_that("Delete the folder, not trash it."),
             "volumes": flag_that("Also delete its volumes (data lost)."),
@@ -744,7 +756,12 @@ fn doctor_schema() -> Value {
 }
 
 fn ip_schema() -> Value {
-    fields(&["ip: string", "family: string", "source: string"])
+    fields(&[
+        "ip: string",
+        "family: string",
+        "source: string",
+        "warning: string|null",
+    ])
 }
 
 fn dns_listed_schema() -> Value {
@@ -759,6 +776,7 @@ fn dns_change_schema() -> Value {
         "previous: object|null",
         "changed: array",
         "ip_source: string|null",
+        "warning: string|null",
     ])
 }
 
@@ -781,6 +799,7 @@ fn sync_schema() -> Value {
         "checked: integer",
         "changes: array",
         "writes: integer",
+        "left_alone: array",
         "skipped: array",
     ])
 }
@@ -839,8 +858,17 @@ mod tests {
     fn call(f: &Fixture, name: &str, args: Value) -> Result<Value, Error> {
         let tool = tool(name);
         let result = (tool.call)(&f.ctx, args)?;
-        if let Err(problem) = conforms(&result, &(tool.output_schema)(), "$") {
+        let schema = (tool.output_schema)();
+        if let Err(problem) = conforms(&result, &schema, "$") {
             panic!("{name} result breaks its output schema: {problem}\n{result:#}");
+        }
+        // Open schemas accept any extra field, so a field a report gained would pass
+        // unseen: every top-level field must be listed.
+        for field in result.as_object().into_iter().flat_map(|o| o.keys()) {
+            assert!(
+                schema["properties"].get(field).is_some(),
+                "{name}: its output schema does not list `{field}`\n{result:#}"
+            );
         }
         Ok(result)
     }
@@ -1105,7 +1133,7 @@ mod tests {
     #[test]
     fn the_tool_list_stays_small() {
         let f = fixture(&[]);
-        let mut server = McpServer::new(&f.ctx, &CATALOG);
+        let server = McpServer::new(Ctx::new(f.ctx.cfg.clone(), Stream::Capture), &CATALOG);
         let mut meta = serde_json::Map::new();
         meta.insert(
             crate::mcp::dispatch::META_PROTOCOL_VERSION.into(),
@@ -1120,7 +1148,9 @@ mod tests {
             method: "tools/list".into(),
             params: Some(json!({"_meta": meta})),
         };
-        let list = server.handle_request(&request).unwrap();
+        let list = server
+            .handle_request(&request, &crate::cancel::Cancel::new())
+            .unwrap();
         let size = list.to_string().len();
         // About 4 characters a token: every session pays some 3,600 tokens for the list.
         // The limit is today's size plus 10%, so growth is a decision, not an accident.
@@ -1172,6 +1202,200 @@ mod tests {
         assert!(
             text_of(call(&f, "list_templates", json!({"x": 1})).unwrap_err())
                 .contains("unknown field `x`")
+        );
+    }
+
+    /// Whether agent-facing text speaks the command line: a `stackwiz ...` command or a
+    /// `--flag`.
+    fn speaks_cli(text: &str) -> bool {
+        text.contains("stackwiz ")
+            || text
+                .match_indices("--")
+                .any(|(i, _)| text[i + 2..].starts_with(|c: char| c.is_ascii_lowercase()))
+    }
+
+    #[test]
+    fn every_next_step_is_a_tool_call_its_schema_and_its_tool_accept() {
+        let f = fixture(&[]);
+        use crate::ops::Face;
+        for next in crate::ops::Next::examples() {
+            let said = crate::mcp::next::WORDS.step(&next);
+            assert!(!speaks_cli(&said), "{next:?}: {said}");
+            let Some((name, args)) = crate::mcp::next::call(&next) else {
+                // Only the server's own set-up is left to the user, in plain words.
+                assert!(said.starts_with("ask the user"), "{next:?}: {said}");
+                continue;
+            };
+            assert_eq!(said, format!("{name} {args}"));
+            let tool = tool(name);
+            let mut agreed = args.clone();
+            if name == "remove_stack" {
+                // A step to remove leaves the agreement to the user; the call needs it.
+                agreed["confirm"] = true.into();
+            }
+            if let Err(problem) = conforms(&agreed, &(tool.input_schema)(), "$") {
+                panic!("{next:?}: {name} {args} breaks its inputSchema: {problem}");
+            }
+            // The names are the ones the tool's request struct reads (remove_stack takes
+            // `confirm` itself, before the struct).
+            let accepted = accepted_fields(&f, tool);
+            for key in args.as_object().unwrap().keys() {
+                assert!(
+                    accepted.contains(key) || (name == "remove_stack" && key == "confirm"),
+                    "{next:?}: {name} does not read `{key}` (it reads {accepted:?})"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn no_agent_facing_hint_names_a_cli_command_or_a_flag() {
+        use crate::ops::Next;
+        let f = fixture(&[]);
+        // No base dir: the doctor's fix for it is the server's own set-up.
+        let bare = fixture(&[("STACKWIZ_BASE_DIR", "/nonexistent/stackwiz-test-base")]);
+        let hint_of = |e: &Error| crate::mcp::next::hint(e).unwrap_or_default();
+        let mut errors = vec![
+            Error::Usage("u".into()),
+            Error::invalid("f", "r"),
+            Error::InvalidMany(vec![Error::invalid("f", "r")]),
+            Error::Config {
+                path: "/c".into(),
+                line: Some(1),
+                key: None,
+                message: "m".into(),
+            },
+            Error::Template {
+                file: "t".into(),
+                line: None,
+                message: "m".into(),
+            },
+            Error::StackExists {
+                name: "web".into(),
+                path: "/s/web".into(),
+            },
+            Error::StackNotFound {
+                name: "web".into(),
+                path: "/s/web".into(),
+            },
+            Error::Permission {
+                message: "m".into(),
+                hint: None,
+            },
+            Error::io("read", "/x", std::io::Error::other("boom")),
+            Error::Http {
+                url: "http://x".into(),
+                message: "m".into(),
+            },
+            Error::NoToken {
+                traefik_env: "/s/traefik/.env".into(),
+            },
+            Error::Partial {
+                done: "stack web was created".into(),
+                source: Box::new(Error::StackNotFound {
+                    name: "web".into(),
+                    path: "/s/web".into(),
+                }),
+                retry: Next::examples(),
+            },
+            Error::other("o"),
+            Error::Reported("r".into()),
+        ];
+        // Every hint Cloudflare's answers lead to.
+        for status in [200, 301, 400, 401, 403, 404, 429, 500, 503] {
+            for code in [0, 9109, 1000, 10000, 81057, 81044, 9021, 971] {
+                errors.push(Error::Cloudflare {
+                    status,
+                    errors: vec![(code, "m".into())],
+                    hint: crate::cloudflare::hint_for(status, &[(code, "m".into())]),
+                });
+            }
+        }
+        // Refusals the tools give.
+        call(
+            &f,
+            "create_stack",
+            json!({"name": "web", "image": "nginx:alpine", "port": 80}),
+        )
+        .unwrap();
+        errors.push(call(&f, "remove_stack", json!({"name": "web", "purge": true})).unwrap_err());
+        errors.push(
+            call(
+                &f,
+                "create_stack",
+                json!({"name": "web", "image": "nginx:alpine", "port": 80}),
+            )
+            .unwrap_err(),
+        );
+        errors.push(call(&f, "get_stack_status", json!({"name": "nope"})).unwrap_err());
+        errors.push(call(&f, "start_stack", json!({"name": "web"})).unwrap_err());
+        errors.push(call(&f, "list_dns_records", json!({})).unwrap_err());
+        errors.push(f.ctx.cfg.token().unwrap_err());
+        for e in &errors {
+            // Every variant is listed above: a new one fails to compile until it is.
+            match e {
+                Error::Usage(_)
+                | Error::Invalid { .. }
+                | Error::InvalidMany(_)
+                | Error::Config { .. }
+                | Error::Template { .. }
+                | Error::StackExists { .. }
+                | Error::StackNotFound { .. }
+                | Error::NotConfirmed { .. }
+                | Error::Permission { .. }
+                | Error::Io { .. }
+                | Error::ProgramNotFound { .. }
+                | Error::Command { .. }
+                | Error::Cloudflare { .. }
+                | Error::Http { .. }
+                | Error::NoToken { .. }
+                | Error::Partial { .. }
+                | Error::Other { .. }
+                | Error::Reported(_) => {}
+            }
+            let text = format!("{e}\nhint: {}", hint_of(e));
+            assert!(!speaks_cli(&text), "{e:?}: {text}");
+        }
+        // Reports that carry steps and advice: validation problems, a dry run's next step,
+        // the doctor's fixes.
+        let problems = call(
+            &f,
+            "validate_stack",
+            json!({"name": "web", "image": "nginx:alpine", "port": 80}),
+        )
+        .unwrap();
+        let dry = call(&f, "validate_stack", json!({"name": "api", "image": "nginx:alpine", "port": 80, "environment": {"K": "secret-value"}})).unwrap();
+        let doctor = call(&bare, "check_environment", json!({})).unwrap();
+        // (The dry run's rendered files are the files, not advice.)
+        for report in [&problems, &dry["would_create"]["next"], &doctor] {
+            assert!(!speaks_cli(&report.to_string()), "{report:#}");
+        }
+        assert_eq!(problems["valid"], false, "{problems:#}");
+        assert!(
+            problems["problems"][0]
+                .as_str()
+                .unwrap()
+                .contains(r#"remove_stack {"name":"web"}"#),
+            "{problems:#}"
+        );
+        assert_eq!(
+            dry["would_create"]["next"]["tool"], "create_stack",
+            "{dry:#}"
+        );
+        assert_eq!(
+            dry["would_create"]["next"]["arguments"]["environment"],
+            json!({"K": "…"})
+        );
+        assert!(!dry.to_string().contains("secret-value"));
+        let fixes: Vec<&str> = doctor["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|c| c["fix"].as_str())
+            .collect();
+        assert!(
+            fixes.iter().any(|f| f.contains("ask the user")),
+            "{fixes:?}"
         );
     }
 
@@ -1261,7 +1485,11 @@ mod tests {
         ] {
             let error = call(&f, "remove_stack", args).unwrap_err();
             assert!(matches!(error, Error::NotConfirmed { .. }), "{error:?}");
-            assert!(error.hint().unwrap().contains("confirm: true"));
+            let hint = crate::mcp::next::hint(&error).unwrap();
+            assert!(
+                hint.ends_with(r#"remove_stack {"confirm":true,"name":"web"}"#),
+                "{hint}"
+            );
         }
         assert!(f.dir.path().join("base/web").is_dir());
         let unknown = text_of(

@@ -8,6 +8,16 @@
 //! `delete`, `remove` and `sync` touch only stackwiz's own records unless forced. An `AUTO`
 //! value is detected before anything is written: a failed detection changes nothing.
 //!
+//! An A/AAAA record's comment also says where its value came from: `stackwiz:<owner>
+//! ip=auto` (detected) or `ip=fixed` (given by hand), before any note of the user's. Only an
+//! `ip=auto` record of a stack on this host follows the address in `sync`; a pinned record,
+//! another host's stack and a record from before the intent was recorded (no `ip=` token:
+//! its value may have been typed by hand, so it is never moved unasked) are left alone and
+//! reported. `dns update NAME --value AUTO` (or an address) records the intent.
+//!
+//! Each operation makes its requests within one time budget ([`Budget`], 30 s) that also
+//! ends on the operation's cancellation token.
+//!
 //! Request structs deserialize straight from MCP tool arguments (unknown fields are
 //! rejected so a misspelt argument is not silently ignored); reports serialize to the JSON
 //! shapes documented on each type (`--json` and MCP `structuredContent`).
@@ -18,15 +28,21 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use super::next::{DnsRecord, Hint, Next};
 use super::{Ctx, Report};
+use crate::cancel::Cancel;
 use crate::cloudflare::{Cloudflare, Fields, Filter, Record, Zone, TTL_MAX, TTL_MIN, TTL_RULE};
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::http::Budget;
 use crate::ip::{self, Family};
 use crate::validate::printable;
 
 /// The comment prefix that marks a record as stackwiz's own.
 pub const OWNER_PREFIX: &str = "stackwiz:";
+/// The comment tokens after the owner that say where an A/AAAA record's value came from.
+const AUTO_TOKEN: &str = "ip=auto";
+const FIXED_TOKEN: &str = "ip=fixed";
 /// Cloudflare's comment limit on the free plan.
 const MAX_COMMENT: usize = 100;
 
@@ -87,6 +103,73 @@ impl TryFrom<String> for RecordType {
     type Error = Error;
     fn try_from(s: String) -> Result<RecordType> {
         s.parse()
+    }
+}
+
+/// Where a stackwiz A/AAAA record's value came from, as its comment records it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Intent {
+    /// Detected (`AUTO`): `dns sync` keeps it on the address of the host its stack is on.
+    Auto,
+    /// Given by hand: nothing but the user changes it.
+    Fixed,
+}
+
+impl Intent {
+    /// The intent of a value as given: `AUTO` (any case) or anything else.
+    fn of_value(value: &str) -> Intent {
+        if value.trim().eq_ignore_ascii_case("auto") {
+            Intent::Auto
+        } else {
+            Intent::Fixed
+        }
+    }
+
+    fn token(self) -> &'static str {
+        match self {
+            Intent::Auto => AUTO_TOKEN,
+            Intent::Fixed => FIXED_TOKEN,
+        }
+    }
+}
+
+/// A stackwiz comment read back: `stackwiz:<owner>[ ip=auto|ip=fixed][ note]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Marker<'a> {
+    owner: &'a str,
+    /// `None` for a marker from before stackwiz recorded it (or a record not A/AAAA).
+    intent: Option<Intent>,
+    note: Option<&'a str>,
+}
+
+impl<'a> Marker<'a> {
+    fn of(record: &'a Record) -> Option<Marker<'a>> {
+        let rest = record.comment.as_deref()?.strip_prefix(OWNER_PREFIX)?;
+        let (owner, rest) = split_word(rest);
+        if owner.is_empty() {
+            return None;
+        }
+        let (token, after) = split_word(rest);
+        let (intent, note) = match token {
+            AUTO_TOKEN => (Some(Intent::Auto), after),
+            FIXED_TOKEN => (Some(Intent::Fixed), after),
+            _ => (None, rest),
+        };
+        Some(Marker {
+            owner,
+            intent,
+            note: Some(note.trim()).filter(|n| !n.is_empty()),
+        })
+    }
+}
+
+/// The first whitespace-separated word of `s` and the rest after it.
+fn split_word(s: &str) -> (&str, &str) {
+    let s = s.trim_start();
+    match s.find(char::is_whitespace) {
+        Some(i) => (&s[..i], &s[i..]),
+        None => (s, ""),
     }
 }
 
@@ -212,7 +295,13 @@ impl RecordView {
             ttl,
         ];
         match (&self.owner, &r.comment) {
-            (Some(owner), _) => facts.push(format!("{OWNER_PREFIX}{owner}")),
+            (Some(owner), _) => {
+                let intent = Marker::of(r).and_then(|m| m.intent);
+                facts.push(match intent {
+                    Some(i) => format!("{OWNER_PREFIX}{owner} {}", i.token()),
+                    None => format!("{OWNER_PREFIX}{owner}"),
+                })
+            }
             (None, Some(c)) if !c.is_empty() => {
                 facts.push(format!("not stackwiz's: {}", printable(c)))
             }
@@ -256,7 +345,8 @@ pub enum Action {
 /// `{"action": "created"|"updated"|"unchanged", "zone": {"id","name"}, "record": record,
 ///   "previous": record|null (updated only), "changed": ["content","proxied","ttl","comment"]
 ///   (fields written, updated only), "ip_source": string|null (where an AUTO value came
-///   from: "env STACKWIZ_PUBLIC_IP" or a service URL)}`
+///   from: "env STACKWIZ_PUBLIC_IP" or a service URL), "warning": string|null (about the
+///   address, e.g. a documentation address set by hand)}`
 #[derive(Debug, Serialize)]
 pub struct DnsChange {
     pub action: Action,
@@ -265,6 +355,7 @@ pub struct DnsChange {
     pub previous: Option<RecordView>,
     pub changed: Vec<&'static str>,
     pub ip_source: Option<String>,
+    pub warning: Option<String>,
 }
 
 impl Report for DnsChange {
@@ -286,6 +377,9 @@ impl Report for DnsChange {
         };
         if let Some(source) = &self.ip_source {
             let _ = writeln!(out, "  address detected from {source}");
+        }
+        if let Some(warning) = &self.warning {
+            let _ = writeln!(out, "  warning: {warning}");
         }
         out
     }
@@ -355,11 +449,36 @@ pub struct SyncChange {
     pub to: String,
 }
 
+/// Why `dns sync` left a stackwiz A/AAAA record alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeftReason {
+    /// Its value was given by hand (`ip=fixed`).
+    Fixed,
+    /// Its owner is no stack on this host (another host's, or a name, not a stack).
+    NotAStackHere,
+    /// Made before stackwiz recorded the intent: its value may have been typed by hand.
+    NoIntent,
+}
+
+/// A record `dns sync` left alone. JSON: `{"id","type","name","content","reason":
+/// "fixed"|"not_a_stack_here"|"no_intent"}`
+#[derive(Debug, Serialize)]
+pub struct SyncLeft {
+    pub id: String,
+    pub r#type: String,
+    pub name: String,
+    pub content: String,
+    pub reason: LeftReason,
+}
+
 /// `dns sync`. JSON: `{"dry_run": bool, "zones": [{"id","name"}...], "ipv4": string|null,
-/// "ipv6": string|null (detected, only when records of that family exist), "checked":
-/// number (stackwiz-owned A/AAAA records looked at), "changes": [change...], "writes":
-/// number (PATCH requests made; 0 in a dry run or when nothing changed), "skipped":
-/// [string...] (domains no zone of this account holds, e.g. LAN-only names)}`
+/// "ipv6": string|null (detected, only when records of that family follow it), "checked":
+/// number (records that follow this host's address, looked at: stackwiz A/AAAA records
+/// marked `ip=auto` of a stack on this host), "changes": [change...], "writes": number
+/// (PATCH requests made; 0 in a dry run or when nothing changed), "left_alone": [left...]
+/// (the other stackwiz A/AAAA records, and why), "skipped": [string...] (domains no zone
+/// of this account holds, e.g. LAN-only names)}`
 #[derive(Debug, Default, Serialize)]
 pub struct SyncReport {
     pub dry_run: bool,
@@ -369,6 +488,7 @@ pub struct SyncReport {
     pub checked: usize,
     pub changes: Vec<SyncChange>,
     pub writes: usize,
+    pub left_alone: Vec<SyncLeft>,
     pub skipped: Vec<String>,
 }
 
@@ -385,7 +505,10 @@ impl Report for SyncReport {
         let mut line = if self.zones.is_empty() {
             "dns sync: no stack domains in Cloudflare zones; nothing to do".to_string()
         } else if self.checked == 0 {
-            format!("dns sync: no stackwiz A/AAAA records in {zones}; nothing to do")
+            format!(
+                "dns sync: no stackwiz A/AAAA records in {zones} follow this host's address; \
+                 nothing to do"
+            )
         } else if self.changes.is_empty() {
             format!(
                 "dns sync: all {} stackwiz records in {zones} point to {ips}; nothing changed",
@@ -412,17 +535,54 @@ impl Report for SyncReport {
                 self.skipped.join(", ")
             );
         }
-        line + "\n"
+        line += "\n";
+        for (reason, why) in [
+            (LeftReason::Fixed, "value given by hand"),
+            (LeftReason::NotAStackHere, "not a stack on this host"),
+            (
+                LeftReason::NoIntent,
+                "made before stackwiz recorded its intent",
+            ),
+        ] {
+            let names: Vec<&str> = self
+                .left_alone
+                .iter()
+                .filter(|l| l.reason == reason)
+                .map(|l| l.name.as_str())
+                .collect();
+            if !names.is_empty() {
+                let _ = writeln!(line, "  left alone ({why}): {}", names.join(", "));
+            }
+        }
+        if let Some(old) = self
+            .left_alone
+            .iter()
+            .find(|l| l.reason == LeftReason::NoIntent)
+        {
+            let follow = Next::DnsUpdate(Box::new(DnsRecord {
+                name: old.name.clone(),
+                record_type: Some(old.r#type.clone()),
+                value: Some("AUTO".into()),
+                ..DnsRecord::default()
+            }));
+            let _ = writeln!(
+                line,
+                "  to let sync move such a record: {follow}; to pin it, give its address as the \
+                 value instead"
+            );
+        }
+        line
     }
 }
 
 /// `ip`. JSON: `{"ip": string, "family": "ipv4"|"ipv6", "source": "env STACKWIZ_PUBLIC_IP" or
-/// the service URL}`
+/// the service URL, "warning": string|null (a documentation address set by hand)}`
 #[derive(Debug, Serialize)]
 pub struct IpReport {
     pub ip: String,
     pub family: Family,
     pub source: String,
+    pub warning: Option<String>,
 }
 
 impl Report for IpReport {
@@ -434,11 +594,17 @@ impl Report for IpReport {
 // ---------------------------------------------------------------------------------------
 // operations
 
+/// The time budget of one operation: 30 s (scaled) for all its requests, ending early when
+/// the operation is cancelled.
+fn budget(ctx: &Ctx) -> Budget {
+    Budget::new(ctx.cfg.dns.http_time_scale, &ctx.cancel)
+}
+
 pub fn list(ctx: &Ctx, req: &DnsList) -> Result<DnsListed> {
     let cfg = &ctx.cfg;
     let name = req.name.as_deref().map(|n| full_name(cfg, n)).transpose()?;
     // The token first: without one, a default domain never set (localhost) is not the news.
-    let cf = Cloudflare::new(cfg)?;
+    let cf = Cloudflare::new(cfg, &budget(ctx))?;
     let host = match (&req.zone, &name) {
         (Some(zone), _) => public_host("zone", &checked_host("zone", zone)?)?,
         (None, Some(name)) => public_host("name", name)?,
@@ -483,13 +649,15 @@ pub fn create(ctx: &Ctx, req: &DnsCreate) -> Result<DnsChange> {
         }
         None => default_owner(cfg, &name),
     };
-    let comment = ownership_comment(&owner, req.comment.as_deref())?;
-    let cf = Cloudflare::new(cfg)?;
     let value = req
         .value
         .as_deref()
         .unwrap_or(if kind.family().is_some() { "AUTO" } else { "" });
-    let (content, ip_source) = resolve_value(cfg, kind, &name, value)?;
+    let intent = kind.family().map(|_| Intent::of_value(value));
+    let comment = ownership_comment(&owner, intent, req.comment.as_deref())?;
+    let budget = budget(ctx);
+    let cf = Cloudflare::new(cfg, &budget)?;
+    let (content, detected) = resolve_value(cfg, kind, &name, value, &budget)?;
     let zone = cf.zone_for(&name)?;
     let want = Fields {
         kind: Some(kind.as_str().into()),
@@ -499,6 +667,7 @@ pub fn create(ctx: &Ctx, req: &DnsCreate) -> Result<DnsChange> {
         ttl: Some(ttl),
         comment: Some(comment),
     };
+    let (ip_source, warning) = sourced(detected);
     let change = |action, record: Record, previous: Option<Record>, changed| DnsChange {
         action,
         zone: zone.clone(),
@@ -506,6 +675,7 @@ pub fn create(ctx: &Ctx, req: &DnsCreate) -> Result<DnsChange> {
         previous: previous.map(RecordView::from),
         changed,
         ip_source: ip_source.clone(),
+        warning: warning.clone(),
     };
 
     let existing = cf.list(
@@ -516,6 +686,23 @@ pub fn create(ctx: &Ctx, req: &DnsCreate) -> Result<DnsChange> {
         },
     )?;
     if let Some(same) = existing.iter().find(|r| same_record(r, &want)) {
+        // Ours, but its comment says another intent (or none): record what was asked now,
+        // so a value given by hand is never moved by `sync`. A record not ours stays as is.
+        let ours = Marker::of(same).is_some_and(|m| m.owner == owner);
+        let comment_only = Fields {
+            comment: want.comment.clone(),
+            ..Fields::default()
+        };
+        let stale = diff(same, &comment_only);
+        if ours && intent.is_some() && Marker::of(same).and_then(|m| m.intent) != intent {
+            let record = cf.patch(&zone, same, &stale)?;
+            return Ok(change(
+                Action::Updated,
+                record,
+                Some(same.clone()),
+                stale.names(),
+            ));
+        }
         return Ok(change(Action::Unchanged, same.clone(), None, Vec::new()));
     }
     let at_name = |r: &&Record| match kind {
@@ -552,7 +739,7 @@ pub fn create(ctx: &Ctx, req: &DnsCreate) -> Result<DnsChange> {
                 diff.names(),
             ))
         }
-        _ => Err(conflict_error(kind, &conflicts, req.update)),
+        _ => Err(conflict_error(req, kind, &conflicts)),
     }
 }
 
@@ -564,7 +751,7 @@ pub fn create_for_stack(ctx: &Ctx, stack_name: &str, domain: &str) -> Result<Dns
         return Err(special_use(
             "domain",
             domain,
-            &format!("use --domain {stack_name}.example.com"),
+            &format!("give the stack a real domain, e.g. {stack_name}.example.com"),
         ));
     }
     let req = DnsCreate {
@@ -583,7 +770,8 @@ pub fn update(ctx: &Ctx, req: &DnsUpdate) -> Result<DnsChange> {
             "dns update: nothing to change; give a value, proxied or ttl".into(),
         ));
     }
-    let cf = Cloudflare::new(cfg)?;
+    let budget = budget(ctx);
+    let cf = Cloudflare::new(cfg, &budget)?;
     let zone = cf.zone_for(&name)?;
     let filter = Filter {
         name: Some(&name),
@@ -605,7 +793,7 @@ pub fn update(ctx: &Ctx, req: &DnsUpdate) -> Result<DnsChange> {
                     many.len(),
                     lines.join("; ")
                 ),
-                "name the record's type with --type, or delete the extra records first",
+                "say which record by its type, or delete the extra records first",
             ));
         }
     };
@@ -625,19 +813,31 @@ pub fn update(ctx: &Ctx, req: &DnsUpdate) -> Result<DnsChange> {
         ));
     }
     checked_ttl(req.ttl, req.proxied.unwrap_or(old.proxied))?;
-    let (content, ip_source) = match &req.value {
+    let (content, detected) = match &req.value {
         Some(v) => {
-            let (content, source) = resolve_value(cfg, kind, &name, v)?;
-            (Some(content), source)
+            let (content, detected) = resolve_value(cfg, kind, &name, v, &budget)?;
+            (Some(content), detected)
         }
         None => (None, None),
+    };
+    // A new value of one of our A/AAAA records records its intent too: `--value AUTO`
+    // lets `sync` move it, an address pins it. Others' comments are not ours to write.
+    let comment = match (Marker::of(old), &req.value, kind.family()) {
+        (Some(m), Some(v), Some(_)) => Some(ownership_comment(
+            m.owner,
+            Some(Intent::of_value(v)),
+            m.note,
+        )?),
+        _ => None,
     };
     let want = Fields {
         content,
         proxied: req.proxied,
         ttl: req.ttl,
+        comment,
         ..Fields::default()
     };
+    let (ip_source, warning) = sourced(detected);
     let diff = diff(old, &want);
     let (action, record, previous) = if diff.is_empty() {
         (Action::Unchanged, old.clone(), None)
@@ -655,6 +855,7 @@ pub fn update(ctx: &Ctx, req: &DnsUpdate) -> Result<DnsChange> {
         previous,
         changed: diff.names(),
         ip_source,
+        warning,
     })
 }
 
@@ -680,7 +881,7 @@ pub fn delete(ctx: &Ctx, req: &DnsDelete) -> Result<DnsDeleted> {
             public_host("name", &name)?;
         }
     }
-    let cf = Cloudflare::new(cfg)?;
+    let cf = Cloudflare::new(cfg, &budget(ctx))?;
     let zone = match &req.stack {
         Some(_) => match cf.find_zone(&name)? {
             Some(zone) => zone,
@@ -712,10 +913,16 @@ pub fn delete(ctx: &Ctx, req: &DnsDelete) -> Result<DnsDeleted> {
                 "stackwiz did not create the records of {name} ({}); left alone",
                 lines.join("; ")
             ),
-            "add --force (MCP: force: true) to delete them anyway",
+            Hint::from("to delete them anyway: ").then(Next::DnsDelete {
+                name: name.clone(),
+                record_type: req.r#type.map(|t| t.as_str().to_string()),
+                stack: None,
+                force: true,
+            }),
         ));
     }
-    delete_records(&cf, zone, name, deleted, kept, req.dry_run)
+    let deleted = deleted.into_iter().map(|r| (zone.clone(), r)).collect();
+    delete_records(&cf, Some(zone), name, deleted, kept, req.dry_run)
 }
 
 /// Special-use names (RFC 6761, RFC 8375, and the `.internal` TLD) that no public DNS zone
@@ -738,58 +945,109 @@ pub fn zone_could_exist(domain: &str) -> bool {
         .any(|s| domain == *s || domain.ends_with(&format!(".{s}")))
 }
 
-/// `dns delete DOMAIN --stack STACK`: the records at `domain` owned by `stackwiz:<stack>`;
-/// others stay. Nothing there, or no zone holding the domain, is not an error (the stack may
+/// What `remove STACK` deletes: every record owned by `stackwiz:<stack>`, at its domain or
+/// at any other name (`dns create www --stack STACK`), in the zone of its domain and the
+/// zone of the default domain; others' records stay (those at the domain are reported as
+/// kept). Nothing there, or no zone holding the domain, is not an error (the stack may
 /// never have had DNS), and a special-use domain costs no request at all.
 pub fn delete_for_stack(ctx: &Ctx, stack_name: &str, domain: &str) -> Result<DnsDeleted> {
-    // `delete` says the same for a stack's records, but a one-label domain (`localhost`) is
-    // no DNS name it would take.
+    crate::validate::stack_name(stack_name)?;
+    let name = domain.trim_end_matches('.').to_ascii_lowercase();
     if !zone_could_exist(domain) {
-        let name = domain.trim_end_matches('.').to_ascii_lowercase();
         return Ok(DnsDeleted::outside_every_zone(name, false));
     }
-    let req = DnsDelete {
-        name: absolute(domain),
-        stack: Some(stack_name.to_string()),
-        ..DnsDelete::default()
+    let name = full_name(&ctx.cfg, &absolute(domain))?;
+    let cf = Cloudflare::new(&ctx.cfg, &budget(ctx))?;
+    let home = cf.find_zone(&name)?;
+    let mut zones: Vec<Zone> = home.iter().cloned().collect();
+    // The default domain's zone too: `dns create LABEL --stack STACK` puts records there.
+    let default = checked_host("default_domain", &ctx.cfg.default_domain).ok();
+    if let Some(default) = default.filter(|d| zone_could_exist(d)) {
+        if let Some(zone) = cf.find_zone(&default)? {
+            if !zones.iter().any(|z| z.id == zone.id) {
+                zones.push(zone);
+            }
+        }
+    }
+    let mine = |r: &Record| owner_of(r) == Some(stack_name);
+    let mut deleted: Vec<(Zone, Record)> = Vec::new();
+    for zone in &zones {
+        // Cloudflare matches the prefix case-insensitively and `shop` is a prefix of
+        // `shopping`: the exact owner is checked here.
+        let prefix = format!("{OWNER_PREFIX}{stack_name}");
+        let filter = Filter {
+            comment_prefix: Some(&prefix),
+            ..Filter::default()
+        };
+        for r in cf.list(zone, &filter)?.into_iter().filter(|r| mine(r)) {
+            deleted.push((zone.clone(), r));
+        }
+    }
+    let kept = match &home {
+        Some(zone) => {
+            let filter = Filter {
+                name: Some(&name),
+                ..Filter::default()
+            };
+            cf.list(zone, &filter)?
+                .into_iter()
+                .filter(|r| !mine(r))
+                .collect()
+        }
+        None => Vec::new(),
     };
-    delete(ctx, &req)
+    delete_records(&cf, home, name, deleted, kept, false)
 }
 
 fn delete_records(
     cf: &Cloudflare,
-    zone: Zone,
+    zone: Option<Zone>,
     name: String,
-    deleted: Vec<Record>,
+    deleted: Vec<(Zone, Record)>,
     kept: Vec<Record>,
     dry_run: bool,
 ) -> Result<DnsDeleted> {
     if !dry_run {
-        for r in &deleted {
-            cf.delete(&zone, &r.id)?;
+        for (zone, r) in &deleted {
+            cf.delete(zone, &r.id)?;
         }
     }
     let views = |v: Vec<Record>| v.into_iter().map(RecordView::from).collect();
     Ok(DnsDeleted {
-        zone: Some(zone),
+        zone,
         name,
         dry_run,
-        deleted: views(deleted),
+        deleted: views(deleted.into_iter().map(|(_, r)| r).collect()),
         kept: views(kept),
     })
 }
 
-/// Point every stackwiz-owned A/AAAA record in the zones of `domains` at the detected
-/// address. The address is detected (once per family) before any write; a failed detection
-/// changes nothing. Records already right cost no write.
-pub fn sync(cfg: &Config, dry_run: bool, domains: &[String]) -> Result<SyncReport> {
+/// Point the stackwiz A/AAAA records that follow this host's address at the detected one:
+/// those marked `ip=auto` whose owner is a stack on this host, in the zones of `domains`
+/// (default: the domains of this host's stacks). Every other stackwiz A/AAAA record there
+/// is left alone and reported. The address is detected (once per family, only when a
+/// record of that family follows it) before any write; a failed detection changes nothing.
+/// Records already right cost no write.
+pub fn sync(ctx: &Ctx, dry_run: bool, domains: Option<&[String]>) -> Result<SyncReport> {
+    let cfg = &ctx.cfg;
+    let stacks = crate::stack::scan(cfg)?;
+    let here: Vec<&str> = stacks.iter().map(|s| s.name.as_str()).collect();
+    let domains: Vec<String> = match domains {
+        Some(d) => d.to_vec(),
+        None => {
+            let mut d: Vec<String> = stacks.iter().filter_map(|s| s.domain.clone()).collect();
+            d.sort();
+            d.dedup();
+            d
+        }
+    };
     let mut report = SyncReport {
         dry_run,
         ..SyncReport::default()
     };
     // Special-use names (LAN-only stacks) are skipped unasked, and alone need no token.
     let mut public = Vec::new();
-    for domain in domains {
+    for domain in &domains {
         let host = checked_host("domain", domain)?;
         if zone_could_exist(&host) {
             public.push((domain, host));
@@ -800,7 +1058,8 @@ pub fn sync(cfg: &Config, dry_run: bool, domains: &[String]) -> Result<SyncRepor
     if public.is_empty() {
         return Ok(report);
     }
-    let cf = Cloudflare::new(cfg)?;
+    let budget = budget(ctx);
+    let cf = Cloudflare::new(cfg, &budget)?;
     for (domain, host) in public {
         match cf.find_zone(&host)? {
             Some(zone) if !report.zones.iter().any(|z| z.id == zone.id) => report.zones.push(zone),
@@ -808,25 +1067,42 @@ pub fn sync(cfg: &Config, dry_run: bool, domains: &[String]) -> Result<SyncRepor
             None => report.skipped.push(domain.clone()),
         }
     }
-    let mut owned = Vec::new();
+    let mut follow = Vec::new();
     for zone in &report.zones {
         let filter = Filter {
             comment_prefix: Some(OWNER_PREFIX),
             ..Filter::default()
         };
         for r in cf.list(zone, &filter)? {
-            if matches!(r.kind.as_str(), "A" | "AAAA") && owner_of(&r).is_some() {
-                owned.push((zone.clone(), r));
+            if !matches!(r.kind.as_str(), "A" | "AAAA") {
+                continue;
+            }
+            let Some(marker) = Marker::of(&r) else {
+                continue;
+            };
+            let reason = match marker.intent {
+                Some(Intent::Fixed) => Some(LeftReason::Fixed),
+                _ if !here.contains(&marker.owner) => Some(LeftReason::NotAStackHere),
+                None => Some(LeftReason::NoIntent),
+                Some(Intent::Auto) => None,
+            };
+            match reason {
+                Some(reason) => report.left_alone.push(SyncLeft {
+                    id: r.id.clone(),
+                    r#type: r.kind.clone(),
+                    name: r.name.clone(),
+                    content: r.content.clone(),
+                    reason,
+                }),
+                None => follow.push((zone.clone(), r)),
             }
         }
     }
-    report.checked = owned.len();
+    report.checked = follow.len();
     let detect = |family: Family| -> Result<Option<IpAddr>> {
-        if owned
-            .iter()
-            .any(|(_, r)| r.kind == if family == Family::Ipv4 { "A" } else { "AAAA" })
-        {
-            Ok(Some(ip::detect(&cfg.dns, family)?.ip))
+        let kind = if family == Family::Ipv4 { "A" } else { "AAAA" };
+        if follow.iter().any(|(_, r)| r.kind == kind) {
+            Ok(Some(ip::detect(&cfg.dns, family, &budget)?.ip))
         } else {
             Ok(None)
         }
@@ -834,7 +1110,7 @@ pub fn sync(cfg: &Config, dry_run: bool, domains: &[String]) -> Result<SyncRepor
     let (v4, v6) = (detect(Family::Ipv4)?, detect(Family::Ipv6)?);
     report.ipv4 = v4.map(|ip| ip.to_string());
     report.ipv6 = v6.map(|ip| ip.to_string());
-    for (zone, r) in &owned {
+    for (zone, r) in &follow {
         let Some(ip) = (if r.kind == "A" { v4 } else { v6 }) else {
             continue;
         };
@@ -865,30 +1141,27 @@ pub fn sync(cfg: &Config, dry_run: bool, domains: &[String]) -> Result<SyncRepor
 
 /// `sync` over the domains of the existing stacks (what `stackwiz dns sync` and the MCP
 /// tool run).
-pub fn sync_stacks(cfg: &Config, dry_run: bool) -> Result<SyncReport> {
-    let mut domains: Vec<String> = crate::stack::scan(cfg)?
-        .into_iter()
-        .filter_map(|s| s.domain)
-        .collect();
-    domains.sort();
-    domains.dedup();
-    sync(cfg, dry_run, &domains)
+pub fn sync_stacks(ctx: &Ctx, dry_run: bool) -> Result<SyncReport> {
+    sync(ctx, dry_run, None)
 }
 
 pub fn ip(ctx: &Ctx, req: &IpQuery) -> Result<IpReport> {
     let family = if req.ipv6 { Family::Ipv6 } else { Family::Ipv4 };
-    let found = ip::detect(&ctx.cfg.dns, family)?;
+    let found = ip::detect(&ctx.cfg.dns, family, &budget(ctx))?;
     Ok(IpReport {
         ip: found.ip.to_string(),
         family,
         source: found.source,
+        warning: found.warning,
     })
 }
 
 /// For `doctor`: "valid and active" when `GET /user/tokens/verify` says so, else an error
 /// naming the problem (Cloudflare's code, or the token's status).
 pub fn verify_token(cfg: &Config) -> Result<String> {
-    let status = Cloudflare::new(cfg)?.verify_token()?;
+    // Doctor's own check: a budget of its own, never cancelled.
+    let budget = Budget::new(cfg.dns.http_time_scale, &Cancel::new());
+    let status = Cloudflare::new(cfg, &budget)?.verify_token()?;
     if status.status == "active" {
         Ok("valid and active".into())
     } else {
@@ -902,10 +1175,17 @@ pub fn verify_token(cfg: &Config) -> Result<String> {
 // ---------------------------------------------------------------------------------------
 // helpers
 
-/// The owner named in a record's comment: `stackwiz:<owner>[ free text]`.
+/// The owner named in a record's comment: `stackwiz:<owner>[ ip=...][ free text]`.
 pub fn owner_of(record: &Record) -> Option<&str> {
-    let rest = record.comment.as_deref()?.strip_prefix(OWNER_PREFIX)?;
-    rest.split_whitespace().next()
+    Marker::of(record).map(|m| m.owner)
+}
+
+/// An AUTO value's source and warning, for reports.
+fn sourced(detected: Option<ip::Detected>) -> (Option<String>, Option<String>) {
+    match detected {
+        Some(d) => (Some(d.source), d.warning),
+        None => (None, None),
+    }
 }
 
 /// A label (under the default domain), `@` (the default domain) or a full hostname, as the
@@ -952,6 +1232,18 @@ fn checked_host(field: &str, host: &str) -> Result<String> {
             ),
         ));
     }
+    // `1.2.3.4` passes the label rule, but an IP address names no record: Cloudflare would
+    // only be asked for a zone that cannot exist.
+    if crate::validate::numeric_tld(&host) {
+        return Err(Error::invalid(
+            field,
+            format!(
+                "`{}` is an IP address or ends in a numeric label; use a DNS name like \
+                 app.example.com",
+                printable(&host)
+            ),
+        ));
+    }
     Ok(host)
 }
 
@@ -992,7 +1284,7 @@ fn checked_ttl(ttl: Option<u32>, proxied: bool) -> Result<Option<u32>> {
         }
         Some(t) if t != 1 && proxied => Err(Error::invalid(
             "ttl",
-            "a proxied record's TTL is always automatic (1); drop the TTL or make the record DNS only (--no-proxied)",
+            "a proxied record's TTL is always automatic (1); drop the TTL or make the record DNS only (not proxied)",
         )),
         other => Ok(other),
     }
@@ -1008,8 +1300,12 @@ fn default_owner(cfg: &Config, name: &str) -> String {
     }
 }
 
-fn ownership_comment(owner: &str, extra: Option<&str>) -> Result<String> {
+/// `stackwiz:<owner>[ ip=auto|ip=fixed][ extra]` (the intent only for A/AAAA records).
+fn ownership_comment(owner: &str, intent: Option<Intent>, extra: Option<&str>) -> Result<String> {
     let mut comment = format!("{OWNER_PREFIX}{owner}");
+    if let Some(intent) = intent {
+        comment = format!("{comment} {}", intent.token());
+    }
     if let Some(extra) = extra.map(str::trim).filter(|e| !e.is_empty()) {
         if extra.chars().any(char::is_control) {
             return Err(Error::invalid("comment", "must be one line of text"));
@@ -1028,13 +1324,15 @@ fn ownership_comment(owner: &str, extra: Option<&str>) -> Result<String> {
     Ok(comment)
 }
 
-/// A record value in Cloudflare's form; `AUTO` (A/AAAA) is the detected public address.
+/// A record value in Cloudflare's form; `AUTO` (A/AAAA) is the detected public address
+/// (returned with where it came from).
 fn resolve_value(
     cfg: &Config,
     kind: RecordType,
     name: &str,
     value: &str,
-) -> Result<(String, Option<String>)> {
+    budget: &Budget,
+) -> Result<(String, Option<ip::Detected>)> {
     let value = value.trim();
     if value.eq_ignore_ascii_case("auto") {
         let family = kind.family().ok_or_else(|| {
@@ -1046,8 +1344,8 @@ fn resolve_value(
                 ),
             )
         })?;
-        let found = ip::detect(&cfg.dns, family)?;
-        return Ok((found.ip.to_string(), Some(found.source)));
+        let found = ip::detect(&cfg.dns, family, budget)?;
+        return Ok((found.ip.to_string(), Some(found)));
     }
     let bad = |rule: &str| Error::invalid("value", format!("`{}` {rule}", printable(value)));
     let content = match kind {
@@ -1139,11 +1437,13 @@ fn not_found(name: &str, kind: Option<RecordType>) -> Error {
         .unwrap_or_default();
     Error::with_hint(
         format!("no DNS record named {name}{of_type}"),
-        format!("see the records there are: stackwiz dns list --name {name} (list_dns_records)"),
+        Hint::from("see the records there are: ").then(Next::DnsList {
+            name: name.to_string(),
+        }),
     )
 }
 
-fn conflict_error(kind: RecordType, conflicts: &[&Record], update: bool) -> Error {
+fn conflict_error(req: &DnsCreate, kind: RecordType, conflicts: &[&Record]) -> Error {
     let lines: Vec<String> = conflicts
         .iter()
         .map(|r| RecordView::from((*r).clone()).line())
@@ -1154,26 +1454,37 @@ fn conflict_error(kind: RecordType, conflicts: &[&Record], update: bool) -> Erro
         first.name,
         lines.join("; ")
     );
+    let delete = |record_type: &str| Next::DnsDelete {
+        name: first.name.clone(),
+        record_type: Some(record_type.to_string()),
+        stack: None,
+        force: false,
+    };
     let hint = if first.kind != kind.as_str() {
+        Hint::from("a CNAME cannot share a name with A/AAAA records: remove it first: ")
+            .then(delete(&first.kind))
+    } else if req.update {
         format!(
-            "a CNAME cannot share a name with A/AAAA records: remove it first with \
-             `stackwiz dns delete {} --type {}` (delete_dns_record)",
-            first.name, first.kind
-        )
-    } else if update {
-        format!(
-            "--update (update: true) replaces one record; delete the extra {} records of {} \
-             first",
+            "an update replaces one record; delete the extra {} records of {} first",
             kind.as_str(),
             first.name
         )
+        .into()
     } else {
-        format!(
-            "add --update (update: true) to replace it, or remove it first: stackwiz dns \
-             delete {} --type {} (delete_dns_record)",
-            first.name,
-            kind.as_str()
-        )
+        let replace = Next::DnsCreate(Box::new(DnsRecord {
+            name: first.name.clone(),
+            record_type: Some(kind.as_str().to_string()),
+            value: req.value.clone(),
+            proxied: req.proxied,
+            ttl: req.ttl,
+            comment: req.comment.clone(),
+            stack: req.stack.clone(),
+            update: true,
+        }));
+        Hint::from("replace it: ")
+            .then(replace)
+            .text(", or remove it first: ")
+            .then(delete(kind.as_str()))
     };
     Error::with_hint(message, hint)
 }
@@ -1229,6 +1540,10 @@ mod tests {
             "a..b.com",
             "x/y",
             &"a".repeat(64),
+            // An IP address (or any numeric last label) names no record.
+            "1.2.3.4",
+            "1.2.3.4.",
+            "app.example.123",
         ] {
             let err = full_name(&c, bad).unwrap_err().to_string();
             assert!(err.starts_with("invalid name:"), "{bad}: {err}");
@@ -1242,10 +1557,14 @@ mod tests {
         assert_eq!(default_owner(&c, "a.b.example.com"), "a.b.example.com");
         assert_eq!(default_owner(&c, "app.other.org"), "app.other.org");
         assert_eq!(
-            ownership_comment("app", Some(" blog ")).unwrap(),
+            ownership_comment("app", None, Some(" blog ")).unwrap(),
             "stackwiz:app blog"
         );
-        assert!(ownership_comment("app", Some(&"x".repeat(95))).is_err());
+        assert_eq!(
+            ownership_comment("app", Some(Intent::Auto), Some("blog")).unwrap(),
+            "stackwiz:app ip=auto blog"
+        );
+        assert!(ownership_comment("app", None, Some(&"x".repeat(95))).is_err());
         let r = record("A", "1.1.1.1", true, 1, Some("stackwiz:app blog"));
         assert_eq!(owner_of(&r), Some("app"));
         assert_eq!(
@@ -1260,9 +1579,39 @@ mod tests {
     }
 
     #[test]
+    fn the_marker_keeps_owner_intent_and_note_apart() {
+        let m = |c: &str| {
+            let r = record("A", "1.1.1.1", true, 1, Some(c));
+            Marker::of(&r).map(|m| (m.owner.to_string(), m.intent, m.note.map(String::from)))
+        };
+        let some = |o: &str, i, n: Option<&str>| Some((o.to_string(), i, n.map(String::from)));
+        assert_eq!(
+            m("stackwiz:app ip=auto"),
+            some("app", Some(Intent::Auto), None)
+        );
+        assert_eq!(
+            m("stackwiz:app ip=fixed my blog"),
+            some("app", Some(Intent::Fixed), Some("my blog"))
+        );
+        // Old markers: no intent, the rest is the note.
+        assert_eq!(m("stackwiz:app"), some("app", None, None));
+        assert_eq!(m("stackwiz:app blog"), some("app", None, Some("blog")));
+        assert_eq!(
+            m("stackwiz:app ip=autox"),
+            some("app", None, Some("ip=autox"))
+        );
+        assert_eq!(m("stackwiz: ip=auto"), some("ip=auto", None, None));
+        assert_eq!(m("stackwiz:"), None);
+        assert_eq!(m("made by hand"), None);
+        assert_eq!(Intent::of_value(" auto "), Intent::Auto);
+        assert_eq!(Intent::of_value("203.0.113.5"), Intent::Fixed);
+    }
+
+    #[test]
     fn values_are_validated_per_type() {
         let c = cfg();
-        let v = |k, s| resolve_value(&c, k, "app.example.com", s).map(|(c, _)| c);
+        let budget = Budget::new(1.0, &Cancel::new());
+        let v = |k, s| resolve_value(&c, k, "app.example.com", s, &budget).map(|(c, _)| c);
         assert_eq!(
             v(RecordType::A, " 93.184.216.34 ").unwrap(),
             "93.184.216.34"

@@ -2,14 +2,12 @@
 //! says ✓ or ✗ and, when it fails, the one command or setting that fixes it. `--fix` creates
 //! what can be created (the base dir, the network). The token's value is never shown.
 
-use std::ffi::CString;
 use std::fmt::Write as _;
-use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use serde::Serialize;
 
-use super::{Ctx, Report};
+use super::{Ctx, Hint, Next, Report};
 
 #[derive(Debug, Serialize)]
 pub struct Check {
@@ -18,7 +16,8 @@ pub struct Check {
     /// A failing required check makes `doctor` exit 1.
     pub required: bool,
     pub detail: String,
-    pub fix: Option<String>,
+    /// The step or setting that fixes it (JSON: a string in the face's words).
+    pub fix: Option<Hint>,
 }
 
 #[derive(Debug, Serialize)]
@@ -56,7 +55,7 @@ impl Report for Doctor {
     }
 }
 
-fn check(name: &str, required: bool, result: Result<String, (String, String)>) -> Check {
+fn check(name: &str, required: bool, result: Result<String, (String, Hint)>) -> Check {
     match result {
         Ok(detail) => Check {
             name: name.into(),
@@ -76,11 +75,7 @@ fn check(name: &str, required: bool, result: Result<String, (String, String)>) -
 }
 
 fn writable(path: &Path) -> bool {
-    let Ok(c) = CString::new(path.as_os_str().as_bytes()) else {
-        return false;
-    };
-    // SAFETY: a valid NUL-terminated path.
-    unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
+    rustix::fs::access(path, rustix::fs::Access::WRITE_OK).is_ok()
 }
 
 pub fn doctor(ctx: &Ctx, fix: bool) -> Doctor {
@@ -97,7 +92,7 @@ pub fn doctor(ctx: &Ctx, fix: bool) -> Doctor {
         if !cfg.base_dir.is_dir() {
             Err((
                 format!("{base} does not exist"),
-                format!("stackwiz init (or mkdir -p {base})"),
+                Hint::step(Next::Init).text(format!(" (or mkdir -p {base})")),
             ))
         } else if !writable(&cfg.base_dir) {
             Err((
@@ -128,7 +123,7 @@ pub fn doctor(ctx: &Ctx, fix: bool) -> Doctor {
             }
             Err(e) => Err((
                 e.to_string(),
-                format!("fix or remove the file in {}", cfg.templates_dir.display()),
+                format!("fix or remove the file in {}", cfg.templates_dir.display()).into(),
             )),
         },
     ));
@@ -170,7 +165,7 @@ pub fn doctor(ctx: &Ctx, fix: bool) -> Doctor {
             }
             (Err(e), _) => Err((
                 first_line(&e.to_string()),
-                "start the engine (systemctl start docker) or point DOCKER_HOST / --context at it"
+                "start the engine (systemctl start docker) or point DOCKER_HOST or DOCKER_CONTEXT at it"
                     .into(),
             )),
         },
@@ -191,7 +186,7 @@ pub fn doctor(ctx: &Ctx, fix: bool) -> Doctor {
     let network = match &engine {
         Err(_) => Err((
             "not checked: the engine is not reachable".to_string(),
-            "fix the engine first".to_string(),
+            "fix the engine first".into(),
         )),
         Ok(_) => match docker.network_exists(&cfg.network) {
             Ok(true) => Ok(format!("{} exists", cfg.network)),
@@ -199,19 +194,17 @@ pub fn doctor(ctx: &Ctx, fix: bool) -> Doctor {
                 Ok(()) => Ok(format!("{} created", cfg.network)),
                 Err(e) => Err((
                     first_line(&e.to_string()),
-                    format!("docker network create {}", cfg.network),
+                    format!("docker network create {}", cfg.network).into(),
                 )),
             },
             Ok(false) => Err((
                 format!("{} does not exist", cfg.network),
-                format!(
-                    "stackwiz doctor --fix (or docker network create {})",
-                    cfg.network
-                ),
+                Hint::step(Next::DoctorFix)
+                    .text(format!(" (or docker network create {})", cfg.network)),
             )),
             Err(e) => Err((
                 first_line(&e.to_string()),
-                format!("docker network create {}", cfg.network),
+                format!("docker network create {}", cfg.network).into(),
             )),
         },
     };
@@ -227,7 +220,7 @@ pub fn doctor(ctx: &Ctx, fix: bool) -> Doctor {
             )),
             Err(e) => Err((
                 e.to_string(),
-                e.hint().unwrap_or_else(|| {
+                e.advice().unwrap_or_else(|| {
                     "set STACKWIZ_DEFAULT_USER and STACKWIZ_DEFAULT_GROUP".into()
                 }),
             )),
@@ -237,17 +230,23 @@ pub fn doctor(ctx: &Ctx, fix: bool) -> Doctor {
     let token = match cfg.token() {
         Err(crate::error::Error::NoToken { .. }) => Err((
             "Cloudflare API token not configured (needed only for DNS)".to_string(),
-            "export STACKWIZ_CF_API_TOKEN=... (see stackwiz config)".to_string(),
+            Hint::from(
+                "export STACKWIZ_CF_API_TOKEN=... (the settings, and where each comes from: ",
+            )
+            .then(Next::Config)
+            .text(")"),
         )),
         Err(e) => Err((
             first_line(&e.to_string()),
-            e.hint().unwrap_or_else(|| "see stackwiz config".into()),
+            e.advice().unwrap_or_else(|| {
+                Hint::from("see the settings, and where each comes from: ").then(Next::Config)
+            }),
         )),
         Ok(t) => match super::dns::verify_token(cfg) {
             Ok(status) => Ok(format!("found ({}), {status}", t.source)),
             Err(e) => Err((
                 format!("found ({}) but {}", t.source, first_line(&e.to_string())),
-                e.hint().unwrap_or_else(|| match &e {
+                e.advice().unwrap_or_else(|| match &e {
                     // Not the token's fault: the API could not be reached or read.
                     crate::error::Error::Http { .. } => {
                         "check the network, a proxy, or STACKWIZ_CF_API_URL".into()

@@ -3,7 +3,8 @@
 //!
 //! Every operation returns a serializable report. `--json` and MCP `structuredContent` are
 //! the report serialized; the CLI's human output is [`Report::human`]. Reports never hold a
-//! secret (token, `.env` values, generated keys).
+//! secret (token, `.env` values, generated keys). A report's next steps and advice are data
+//! ([`Next`], [`Hint`]) that each face serializes in its own words (`next::in_words_of`).
 
 use serde::Serialize;
 
@@ -13,7 +14,10 @@ pub use crate::docker::Stream;
 
 pub mod dns;
 pub mod doctor;
+pub mod next;
 pub mod stacks;
+
+pub use next::{Face, Hint, Next};
 
 /// What an operation returns: JSON for scripts and agents, a few lines for people.
 pub trait Report: Serialize {

@@ -12,7 +12,8 @@ use super::{Ctx, Report};
 use crate::config::{Config, Entry};
 use crate::docker::{Docker, Service};
 use crate::envfile;
-use crate::error::{Error, Result, Step};
+use crate::error::{Error, Result};
+use crate::ops::next::{CreateAgain, DnsRecord, Hint, Next};
 use crate::stack::{self, CreateRequest, StackMeta};
 use crate::template::{self, KindInfo};
 
@@ -45,8 +46,8 @@ pub struct Created {
     /// Dry run only: the rendered files, `.env` values redacted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rendered: Option<BTreeMap<String, String>>,
-    /// What to do next (CLI command and MCP tool call).
-    pub next: Step,
+    /// What to do next (each face words it: a command, a tool call).
+    pub next: Next,
 }
 
 impl Report for Created {
@@ -129,7 +130,9 @@ pub fn create(ctx: &Ctx, req: &CreateRequest, dry_run: bool) -> Result<Created> 
         started: false,
         dns: None,
         rendered: None,
-        next: Step::start(&plan.name),
+        next: Next::Start {
+            name: plan.name.clone(),
+        },
     };
     if dry_run {
         let mut rendered = BTreeMap::new();
@@ -142,7 +145,7 @@ pub fn create(ctx: &Ctx, req: &CreateRequest, dry_run: bool) -> Result<Created> 
     stack::write(&ctx.cfg, &plan)?;
     // After the write, each step is tried even when the other failed: a DNS outage must not
     // keep a stack from starting. Failures keep the stack and name their retry commands.
-    let mut failed: Vec<(Error, Step)> = Vec::new();
+    let mut failed: Vec<(Error, Next)> = Vec::new();
     let mut done = vec![format!(
         "stack {} was created at {}",
         plan.name,
@@ -156,11 +159,11 @@ pub fn create(ctx: &Ctx, req: &CreateRequest, dry_run: bool) -> Result<Created> 
             }
             Err(e) => failed.push((
                 e,
-                Step::new(
-                    format!("stackwiz dns create {} --stack {}", plan.domain, plan.name),
-                    "create_dns_record",
-                    serde_json::json!({ "subdomain": plan.domain, "stack": plan.name }),
-                ),
+                Next::DnsCreate(Box::new(DnsRecord {
+                    name: plan.domain.clone(),
+                    stack: Some(plan.name.clone()),
+                    ..DnsRecord::default()
+                })),
             )),
         }
     }
@@ -168,10 +171,17 @@ pub fn create(ctx: &Ctx, req: &CreateRequest, dry_run: bool) -> Result<Created> 
         match start_stack(ctx, &plan.name, &plan.path) {
             Ok(_) => {
                 report.started = true;
-                report.next = Step::status(&plan.name);
+                report.next = Next::Status {
+                    name: plan.name.clone(),
+                };
                 done.push("it was started".into());
             }
-            Err(e) => failed.push((e, Step::start(&plan.name))),
+            Err(e) => failed.push((
+                e,
+                Next::Start {
+                    name: plan.name.clone(),
+                },
+            )),
         }
     }
     let done = done.join(" and ");
@@ -194,47 +204,20 @@ pub fn create(ctx: &Ctx, req: &CreateRequest, dry_run: bool) -> Result<Created> 
     })
 }
 
-/// The create that a dry run previewed, as a command and a tool call. Environment values are
-/// secrets: they are named by key and must be given again.
-fn create_step(req: &CreateRequest) -> Step {
-    let mut cmd = format!("stackwiz create {} --type {}", req.name, req.kind);
-    let mut args = serde_json::json!({ "name": req.name, "type": req.kind });
-    let mut add = |flag: &str, key: &str, value: serde_json::Value| {
-        let shown = value
-            .as_str()
-            .map(String::from)
-            .unwrap_or_else(|| value.to_string());
-        cmd.push_str(&format!(" {flag} {shown}"));
-        args[key] = value;
-    };
-    if let Some(i) = &req.image {
-        add("--image", "image", i.clone().into());
-    }
-    if let Some(p) = req.port {
-        add("--port", "port", p.into());
-    }
-    if let Some(p) = req.host_port {
-        add("--host-port", "host_port", p.into());
-    }
-    if let Some(d) = &req.domain {
-        add("--domain", "domain", d.clone().into());
-    }
-    for (flag, key, on) in [
-        ("--dns", "create_dns", req.dns),
-        ("--start", "auto_start", req.start),
-    ] {
-        if on {
-            cmd.push_str(&format!(" {flag}"));
-            args[key] = true.into();
-        }
-    }
-    for key in req.env.keys() {
-        cmd.push_str(&format!(" --env {key}=…"));
-    }
-    if !req.env.is_empty() {
-        cmd.push_str("  (the same --env values again)");
-    }
-    Step::new(cmd, "create_stack", args)
+/// The create that a dry run previewed. Environment values are secrets: they are named by
+/// key and must be given again.
+fn create_step(req: &CreateRequest) -> Next {
+    Next::Create(Box::new(CreateAgain {
+        name: req.name.clone(),
+        kind: req.kind.clone(),
+        image: req.image.clone(),
+        port: req.port,
+        host_port: req.host_port,
+        domain: req.domain.clone(),
+        env_keys: req.env.keys().cloned().collect(),
+        dns: req.dns,
+        start: req.start,
+    }))
 }
 
 /// Hide the stack's `.env` values in an error about it (the docker runner's gate already
@@ -242,7 +225,7 @@ fn create_step(req: &CreateRequest) -> Step {
 /// which names its containers, stays shown.
 fn scrubbed<T>(dir: &std::path::Path, result: Result<T>) -> Result<T> {
     result.map_err(|e| {
-        let env = std::fs::read_to_string(dir.join(stack::ENV_FILE)).unwrap_or_default();
+        let env = stack::read_in(dir, stack::ENV_FILE).unwrap_or_default();
         let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
         let gate = envfile::scrubber(&env, &[name]);
         e.scrub(&|text| gate.scrub(text).into_owned())
@@ -289,8 +272,8 @@ fn dns_prerequisites(ctx: &Ctx, req: &CreateRequest) -> Vec<Error> {
             "dns",
             format!(
                 "{domain} is a special-use name that no DNS zone can hold; give the stack a \
-                 real hostname (--domain / domain, e.g. {}.example.com) or drop --dns / \
-                 create_dns",
+                 real hostname as its domain (e.g. {}.example.com), or do not ask for its DNS \
+                 record",
                 req.name
             ),
         ));
@@ -303,7 +286,8 @@ fn dns_prerequisites(ctx: &Ctx, req: &CreateRequest) -> Vec<Error> {
 #[derive(Debug, Serialize)]
 pub struct Validation {
     pub valid: bool,
-    pub problems: Vec<String>,
+    /// Each problem, with its advice where one helps (JSON: strings in the face's words).
+    pub problems: Vec<Hint>,
     pub would_create: Option<Created>,
 }
 
@@ -331,13 +315,13 @@ pub fn validate(ctx: &Ctx, req: &CreateRequest) -> Result<Validation> {
         },
         Err(Error::InvalidMany(errors)) => Validation {
             valid: false,
-            problems: errors.iter().map(ToString::to_string).collect(),
+            problems: errors.iter().map(|e| Hint::from(e.to_string())).collect(),
             would_create: None,
         },
         Err(e) => {
-            let problem = match e.hint() {
-                Some(hint) => format!("{e} ({hint})"),
-                None => e.to_string(),
+            let problem = match e.advice() {
+                Some(hint) => Hint::from(format!("{e} (")).and(hint).text(")"),
+                None => Hint::from(e.to_string()),
             };
             Validation {
                 valid: false,
@@ -589,6 +573,7 @@ fn stack_state<'a>(states: impl Iterator<Item = (&'a str, u32)>) -> &'static str
 /// Every stack with its state, from a single `docker compose ls` call.
 pub fn list(ctx: &Ctx) -> Result<List> {
     let cfg = &ctx.cfg;
+    stack::sweep_abandoned(&cfg.base_dir);
     let stacks = stack::scan(cfg)?;
     let (projects, warning) = match ctx.docker().projects() {
         Ok(p) => (Some(p), None),
@@ -598,12 +583,23 @@ pub fn list(ctx: &Ctx) -> Result<List> {
         .base_dir
         .canonicalize()
         .unwrap_or_else(|_| cfg.base_dir.clone());
-    // The folder name of a project whose compose file lies directly in a folder of the base dir.
+    // The folder of a project whose compose files all lie directly in one folder of the base
+    // dir: only such a project is a stack's (or an orphan). A project that also has files
+    // elsewhere shares its name with something that is not ours.
     let in_base = |files: &str| -> Option<String> {
-        let first = files.split(',').next()?;
-        let dir = std::path::Path::new(first).parent()?;
-        (dir.parent()? == base || dir.parent()? == cfg.base_dir)
-            .then(|| dir.file_name()?.to_str().map(String::from))?
+        let mut folder: Option<String> = None;
+        for file in files.split(',') {
+            let dir = std::path::Path::new(file).parent()?;
+            if dir.parent()? != base && dir.parent()? != cfg.base_dir {
+                return None;
+            }
+            let name = dir.file_name()?.to_str()?;
+            match &folder {
+                Some(f) if f != name => return None,
+                _ => folder = Some(name.to_string()),
+            }
+        }
+        folder
     };
     // One pass over the projects, then one lookup per stack: hundreds of each stay cheap.
     let mut by_folder: std::collections::HashMap<String, &crate::docker::Project> =
@@ -726,7 +722,7 @@ pub struct Lifecycle {
     /// Docker's own output (captured modes only).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub output: String,
-    pub next: Step,
+    pub next: Next,
 }
 
 impl Report for Lifecycle {
@@ -764,7 +760,7 @@ fn start_with(
     path: &std::path::Path,
 ) -> Result<(bool, String)> {
     docker.compose_kind()?;
-    let compose = std::fs::read_to_string(path.join(stack::COMPOSE_FILE)).unwrap_or_default();
+    let compose = stack::read_in(path, stack::COMPOSE_FILE)?;
     let created = if names_network(&compose, &ctx.cfg.network) {
         docker.ensure_network(&ctx.cfg.network)?
     } else {
@@ -816,12 +812,16 @@ fn run_lifecycle(ctx: &Ctx, meta: StackMeta, action: Action) -> Result<Lifecycle
                     command,
                     status,
                     stderr,
-                    hint: Some(format!(
-                        "the pull failed, so the running containers were left as they are. An image that exists \
-                         only on this engine (built or imported here) cannot be pulled: recreate the containers \
-                         without pulling with `stackwiz start {}`",
-                        meta.name
-                    )),
+                    hint: Some(
+                        Hint::from(
+                            "the pull failed, so the running containers were left as they are. An image that \
+                             exists only on this engine (built or imported here) cannot be pulled: recreate \
+                             the containers without pulling with ",
+                        )
+                        .then(Next::Start {
+                            name: meta.name.clone(),
+                        }),
+                    ),
                 },
                 other => other,
             })?;
@@ -831,9 +831,10 @@ fn run_lifecycle(ctx: &Ctx, meta: StackMeta, action: Action) -> Result<Lifecycle
             (out, "updated")
         }
     };
+    let name = meta.name.clone();
     let next = match action {
-        Action::Stop | Action::Down => Step::start(&meta.name),
-        _ => Step::status(&meta.name),
+        Action::Stop | Action::Down => Next::Start { name },
+        _ => Next::Status { name },
     };
     Ok(Lifecycle {
         name: meta.name,
@@ -893,10 +894,19 @@ pub struct Removed {
     pub trashed_to: Option<PathBuf>,
     pub purged: bool,
     pub volumes_removed: bool,
-    /// The DNS records deleted (and kept), or `{"skipped": why, "retry": command}`.
-    pub dns: Option<serde_json::Value>,
+    /// What was done about the stack's DNS records.
+    pub dns: Option<RemovedDns>,
     /// True when only containers were left: the stack's folder was already gone.
     pub orphan: bool,
+}
+
+/// What `remove` did about the stack's DNS records. JSON: the records deleted (and kept),
+/// or `{"skipped": why, "retry": step}` (the step that deletes them once that is fixed).
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum RemovedDns {
+    Deleted(super::dns::DnsDeleted),
+    Skipped { skipped: String, retry: Next },
 }
 
 impl Report for Removed {
@@ -910,17 +920,7 @@ impl Report for Removed {
             ),
             (None, false) => format!("removed {}: containers down, folder deleted\n", self.name),
         };
-        if let Some(skipped) = self
-            .dns
-            .as_ref()
-            .and_then(|d| d.get("skipped"))
-            .and_then(|s| s.as_str())
-        {
-            let retry = self
-                .dns
-                .as_ref()
-                .and_then(|d| d["retry"]["command"].as_str())
-                .unwrap_or_default();
+        if let Some(RemovedDns::Skipped { skipped, retry }) = &self.dns {
             out.push_str(&format!(
                 "note: DNS records not checked: {skipped}; once it is set: {retry}\n"
             ));
@@ -931,28 +931,65 @@ impl Report for Removed {
 
 /// What `remove NAME` would act on: a stack folder, or an orphan (containers whose folder is
 /// gone). Anything else is refused before anyone is asked to confirm.
+///
+/// An orphan is addressed by its Compose project name only, and only a project whose compose
+/// files all lay in one folder of the base dir is one: a project of the same name elsewhere
+/// on the engine is never touched. Compose allows names that stack names do not (`a_b`), so
+/// such a name is looked up among the orphans before it is refused.
 pub fn removable(ctx: &Ctx, name: &str) -> Result<Option<StackMeta>> {
-    match stack::locate(&ctx.cfg, name) {
-        Ok(meta) => Ok(Some(meta)),
-        Err(e @ Error::StackNotFound { .. }) => {
-            let orphan = list(ctx)?
-                .orphans
-                .iter()
-                .any(|o| o.name == name || o.path.ends_with(name));
-            if orphan {
-                Ok(None)
-            } else {
-                Err(e)
-            }
-        }
-        Err(e) => Err(e),
+    let refused = match stack::locate(&ctx.cfg, name) {
+        Ok(meta) => return Ok(Some(meta)),
+        Err(e @ Error::StackNotFound { .. }) => e,
+        Err(e @ Error::Invalid { .. }) if is_project_name(name) => e,
+        Err(e) => return Err(e),
+    };
+    let orphans = list(ctx)?.orphans;
+    if orphans.iter().any(|o| o.name == name) {
+        return Ok(None);
     }
+    // The folder was NAME, but Compose knows the project by another name: say which.
+    if let Some(o) = orphans
+        .iter()
+        .find(|o| o.path.file_name().is_some_and(|f| f == name))
+    {
+        return Err(Error::with_hint(
+            format!(
+                "no stack {name} in {}; the containers from its folder belong to the Compose \
+                 project {}",
+                ctx.cfg.base_dir.display(),
+                o.name
+            ),
+            Hint::from("remove them by their project name: ").then(Next::Remove {
+                name: o.name.clone(),
+                purge: false,
+                volumes: false,
+                keep_dns: false,
+            }),
+        ));
+    }
+    Err(refused)
+}
+
+/// A Compose project name: lowercase letters, digits, `_` and `-`, starting with a letter or
+/// digit.
+fn is_project_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    !b.is_empty()
+        && b.len() <= 255
+        && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'_' | b'-'))
 }
 
 /// Take a stack down and move its folder to the trash (or delete it with `purge`), then
 /// delete the DNS records it owns. An orphan's containers are taken down. The caller has
 /// already obtained confirmation.
+///
+/// Everything that can be checked is checked before a container is touched (the trash can
+/// be made, is a real folder on the stack's filesystem, the base dir may be changed); what
+/// still fails after the containers went down says what was done.
 pub fn remove(ctx: &Ctx, req: &RemoveRequest) -> Result<Removed> {
+    stack::sweep_abandoned(&ctx.cfg.base_dir);
     let Some(meta) = removable(ctx, &req.name)? else {
         ctx.docker().down_orphan(&req.name, req.volumes)?;
         return Ok(Removed {
@@ -964,16 +1001,52 @@ pub fn remove(ctx: &Ctx, req: &RemoveRequest) -> Result<Removed> {
             orphan: true,
         });
     };
-    scrubbed(
+    let trash = stack::prepare_removal(&ctx.cfg, &meta, req.purge)?;
+    let down = scrubbed(
         &meta.path,
         ctx.docker().down(&meta.name, &meta.path, req.volumes),
-    )?;
-    let trashed_to = if req.purge {
-        stack::purge(&meta)?;
-        None
-    } else {
-        Some(stack::trash(&ctx.cfg, &meta)?)
+    );
+    if let Err(e) = down {
+        if let Some(t) = trash {
+            t.discard();
+        }
+        return Err(e);
+    }
+    let moved = match &trash {
+        None => stack::purge(&meta).map(|()| None),
+        Some(trash) => stack::trash(trash, &meta).map(Some),
     };
+    if moved.is_err() {
+        if let Some(t) = trash {
+            t.discard();
+        }
+    }
+    let trashed_to = moved.map_err(|e| {
+        let volumes = if req.volumes {
+            " and its volumes removed"
+        } else {
+            ""
+        };
+        let what = if req.purge {
+            "was not deleted (or only partly)"
+        } else {
+            "was not moved to the trash"
+        };
+        Error::Partial {
+            done: format!(
+                "the containers of stack {} were taken down{volumes}; its folder {} {what}",
+                meta.name,
+                meta.path.display()
+            ),
+            source: Box::new(e),
+            retry: vec![Next::Confirmed(Box::new(Next::Remove {
+                name: meta.name.clone(),
+                purge: req.purge,
+                volumes: false,
+                keep_dns: req.keep_dns,
+            }))],
+        }
+    })?;
     let mut report = Removed {
         name: meta.name.clone(),
         trashed_to,
@@ -989,16 +1062,18 @@ pub fn remove(ctx: &Ctx, req: &RemoveRequest) -> Result<Removed> {
     else {
         return Ok(report);
     };
-    let retry = Step::new(
-        format!("stackwiz dns delete {domain} --stack {} --yes", meta.name),
-        "delete_dns_record",
-        serde_json::json!({ "subdomain": domain, "stack": meta.name }),
-    );
+    let retry = Next::Confirmed(Box::new(Next::DnsDelete {
+        name: domain.to_string(),
+        record_type: None,
+        stack: Some(meta.name.clone()),
+        force: false,
+    }));
     if !ctx.cfg.token_configured() {
         // Not an error: many stacks never had a record. But say so, and how to clean up.
-        report.dns = Some(
-            serde_json::json!({"skipped": "no Cloudflare token is configured", "retry": retry}),
-        );
+        report.dns = Some(RemovedDns::Skipped {
+            skipped: "no Cloudflare token is configured".into(),
+            retry,
+        });
         return Ok(report);
     }
     let change =
@@ -1007,7 +1082,7 @@ pub fn remove(ctx: &Ctx, req: &RemoveRequest) -> Result<Removed> {
             source: Box::new(e),
             retry: vec![retry],
         })?;
-    report.dns = Some(serde_json::to_value(change).unwrap_or_default());
+    report.dns = Some(RemovedDns::Deleted(change));
     Ok(report)
 }
 

@@ -69,6 +69,8 @@ pub enum Fault {
     Hang,
     /// Do what was asked, then answer 502 as if the answer got lost on the way.
     AnswerLost,
+    /// Do what was asked, then never answer (the client times out, not knowing it landed).
+    DoThenHang,
 }
 
 struct State {
@@ -274,6 +276,10 @@ fn handle(state: &Arc<Mutex<State>>, req: HttpRequest) -> Reply {
                 "text/html",
                 "<html><body>502 Bad Gateway</body></html>",
             );
+        }
+        Some(Fault::DoThenHang) => {
+            route(state, &req, authorized);
+            return Reply::Hang;
         }
         None => {}
     }

@@ -86,7 +86,11 @@ impl TestEnv {
         for (k, v) in &self.vars {
             cmd.env(k, v);
         }
-        Run { cmd, stdin: None }
+        Run {
+            cmd,
+            stdin: None,
+            replies: 0,
+        }
     }
 
     /// Any other program with this environment (docker, for checks).
@@ -100,7 +104,11 @@ impl TestEnv {
         for (k, v) in &self.vars {
             cmd.env(k, v);
         }
-        Run { cmd, stdin: None }
+        Run {
+            cmd,
+            stdin: None,
+            replies: 0,
+        }
     }
 
     /// Where a stack lives.
@@ -125,6 +133,9 @@ impl TestEnv {
 pub struct Run {
     pub cmd: Command,
     stdin: Option<Vec<u8>>,
+    /// Keep stdin open until this many lines came out (an MCP conversation: the server
+    /// cancels what still runs when its input ends).
+    replies: usize,
 }
 
 impl Run {
@@ -138,8 +149,29 @@ impl Run {
         self
     }
 
+    /// JSON-RPC lines for `stackwiz mcp`: stdin stays open until every request with an id
+    /// has its reply (60 s at most), as a client waits for its answers before it leaves.
+    pub fn mcp_input(mut self, lines: &[&str]) -> Self {
+        self.replies = lines
+            .iter()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v.get("id").is_some() && v.get("method").is_some())
+            .count();
+        self.stdin = Some(
+            lines
+                .iter()
+                .map(|l| format!("{l}\n"))
+                .collect::<String>()
+                .into(),
+        );
+        self
+    }
+
     pub fn output(mut self) -> Out {
         self.cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        if self.replies > 0 {
+            return self.conversation();
+        }
         self.cmd.stdin(if self.stdin.is_some() {
             Stdio::piped()
         } else {
@@ -151,6 +183,46 @@ impl Run {
             let _ = stdin.write_all(&input);
         }
         Out::from(child.wait_with_output().expect("wait"))
+    }
+
+    fn conversation(mut self) -> Out {
+        use std::io::{BufRead, BufReader, Read};
+        use std::sync::mpsc;
+        self.cmd.stdin(Stdio::piped());
+        let mut child = self.cmd.spawn().expect("spawn");
+        let mut stdin = child.stdin.take().unwrap();
+        let _ = stdin.write_all(&self.stdin.take().unwrap_or_default());
+        let (tx, rx) = mpsc::channel();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let reader = std::thread::spawn(move || {
+            let mut text = String::new();
+            for line in stdout.lines().map_while(Result::ok) {
+                text.push_str(&line);
+                text.push('\n');
+                let _ = tx.send(());
+            }
+            text
+        });
+        let mut stderr = child.stderr.take().unwrap();
+        let errors = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text);
+            text
+        });
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        for _ in 0..self.replies {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if rx.recv_timeout(left).is_err() {
+                break;
+            }
+        }
+        drop(stdin);
+        let status = child.wait().expect("wait");
+        Out {
+            code: status.code().unwrap_or(-1),
+            stdout: reader.join().unwrap(),
+            stderr: errors.join().unwrap(),
+        }
     }
 
     /// Run and expect exit status 0.
