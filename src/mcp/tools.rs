@@ -1290,6 +1290,13 @@ mod tests {
             Error::NoToken {
                 traefik_env: "/s/traefik/.env".into(),
             },
+            Error::Timeout {
+                command: "docker compose ls -a".into(),
+                after: std::time::Duration::from_secs(30),
+            },
+            Error::Cancelled {
+                command: "docker compose ls -a".into(),
+            },
             Error::Partial {
                 done: "stack web was created".into(),
                 source: Box::new(Error::StackNotFound {
@@ -1346,6 +1353,8 @@ mod tests {
                 | Error::Io { .. }
                 | Error::ProgramNotFound { .. }
                 | Error::Command { .. }
+                | Error::Timeout { .. }
+                | Error::Cancelled { .. }
                 | Error::Cloudflare { .. }
                 | Error::Http { .. }
                 | Error::NoToken { .. }
