@@ -485,10 +485,6 @@ fn an_engine_that_hangs_up_ends_every_command_with_a_clear_error() {
 }
 
 #[test]
-#[ignore = "bug: against an engine that hangs up, `status keep` prints `error: ... EOF` and \
-            then docker's `error during connect: ...` on a second line: the error quotes \
-            docker's stderr with its line break (runner-helper: src/docker.rs runner and \
-            Error::Command; passes once the runner branch is merged)"]
 fn an_engine_that_hangs_up_is_reported_on_one_line() {
     let env = engine_lab(false);
     fails_clearly(&run(&env, &["status", KEEP]), 1, "`docker compose");
@@ -514,9 +510,6 @@ fn an_engine_that_hangs_up_is_reported_on_one_line() {
 }
 
 #[test]
-#[ignore = "bug: no deadline on docker calls on main yet: an engine that accepts and never \
-            answers hangs `status`, `list`, `remove` and `doctor` (runner-helper adds \
-            STACKWIZ_DOCKER_TIMEOUT; un-ignore once it is merged)"]
 fn a_silent_engine_ends_every_command_within_the_deadline() {
     let env = engine_lab(true);
     let before = snapshot(&env.base, &[]);
