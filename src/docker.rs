@@ -21,7 +21,9 @@
 //! - Killing takes the whole tree: docker runs Compose as a plugin child process that
 //!   outlives a killed docker, so the tree is stopped (SIGSTOP, so nothing in it forks
 //!   meanwhile), then killed (SIGKILL) through pidfds, and the child is reaped.
-//!   Children stay in our process group, so a Ctrl-C on the terminal reaches them too.
+//!   Children stay in our process group, so a Ctrl-C on the terminal reaches them too;
+//!   on SIGINT/SIGTERM the CLI's signal thread kills every running tree ([`stop_all`])
+//!   before it exits.
 //! - A closed stdout (`stackwiz logs app | head -1`) kills the child and ends quietly (the
 //!   error [`Error::is_broken_pipe`] maps to exit 0).
 //!
@@ -40,6 +42,7 @@ use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
@@ -356,6 +359,7 @@ impl Docker {
             .stderr(Stdio::piped());
         let started = Instant::now();
         let mut child = cmd.spawn().map_err(|e| self.spawn_error(&cmd, e))?;
+        let running = Running::new(&child);
         let mut pump = Pump {
             gate: &gate,
             sink,
@@ -372,6 +376,7 @@ impl Docker {
         };
         match pump.run(&mut child, &self.cancel, deadline) {
             Ok(()) => {
+                drop(running);
                 let status = child.wait().map_err(|e| Error::Command {
                     command: line.clone(),
                     status: None,
@@ -387,7 +392,8 @@ impl Docker {
                 })
             }
             Err(stop) => {
-                kill_tree(&child);
+                kill_tree(Pid::from_child(&child));
+                drop(running);
                 let _ = child.wait();
                 Err(match stop {
                     Stop::Deadline => Error::Timeout {
@@ -876,13 +882,48 @@ fn read_env_file(path: &Path) -> Option<String> {
     Some(text)
 }
 
+/// The children running now (their pids), for [`stop_all`]. A pid leaves the list before
+/// its child is reaped, so a pid in it is never a recycled one.
+static RUNNING: Mutex<Vec<Pid>> = Mutex::new(Vec::new());
+
+fn running() -> MutexGuard<'static, Vec<Pid>> {
+    RUNNING.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A child on the [`RUNNING`] list while this lives.
+struct Running(Pid);
+
+impl Running {
+    fn new(child: &Child) -> Running {
+        let pid = Pid::from_child(child);
+        running().push(pid);
+        Running(pid)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        running().retain(|p| *p != self.0);
+    }
+}
+
+/// Kill every running child with its tree, for a process about to exit on SIGINT/SIGTERM
+/// (`cli::signals`): docker and Compose must not outlive us, still talking to the engine.
+/// The list stays locked, so no runner reaps (or starts) a child meanwhile.
+pub fn stop_all() {
+    let running = running();
+    for pid in running.iter() {
+        kill_tree(*pid);
+    }
+    std::mem::forget(running);
+}
+
 /// Kill a child and everything below it. docker runs Compose as a plugin child that a
 /// killed docker leaves running (holding our pipes, still talking to the engine), so the
 /// whole tree goes: each member is stopped as it is found (a stopped process cannot fork,
 /// so the search ends), then all are killed. Signals go through pidfds, so a pid that was
 /// recycled meanwhile is never hit. The caller reaps the child.
-fn kill_tree(child: &Child) {
-    let root = Pid::from_child(child);
+fn kill_tree(root: Pid) {
     let mut held: Vec<(Pid, Option<OwnedFd>)> = Vec::new();
     // A handful of rounds: each finds what forked before its members were stopped.
     for _ in 0..8 {

@@ -370,6 +370,14 @@ fn operational_failures_say_what_was_done_and_touch_nothing_else() {
         cli("start error quoting an env value is scrubbed", &json_create("app", &["--env", &format!("PW={SECRET}"), "--start"]), FailsKeeping("stack app was created", "app"))
             .env("FAKE_DOCKER_UP_LEAK", SECRET)
             .secret(SECRET),
+        // On a terminal docker's stderr streams through the same gate.
+        cli("start error on a terminal quoting an env value", &["start", KEEP], Fails("invalid hostPort"))
+            .env("FAKE_DOCKER_UP_LEAK", ENV_SECRET)
+            .passthrough(),
+        cli("create and start on a terminal quoting an env value", &create("app", &["--env", &format!("PW={SECRET}"), "--start"]), FailsKeeping("stack app was created", "app"))
+            .env("FAKE_DOCKER_UP_LEAK", SECRET)
+            .secret(SECRET)
+            .passthrough(),
         cli("dns create wildcard", &["dns", "create", "*.example.com", "--value", "1.1.1.1"], Fails("")),
         cli("dns create with an ip as name", &["dns", "create", "1.2.3.4", "--value", "1.1.1.1"], Invalid("invalid name")),
         cli("dns delete traversal", &["dns", "delete", "../x", "--yes"], Invalid("invalid name")),
@@ -936,22 +944,6 @@ fn known_bugs() -> Vec<(Case, &'static str)> {
             .setup(move |lab| std::fs::write(lab.root.join("hostile.env"), bytes).unwrap())
     };
     vec![
-        (
-            cli("start error on a terminal quoting an env value", &["start", KEEP], Fails("invalid hostPort"))
-                .env("FAKE_DOCKER_UP_LEAK", ENV_SECRET)
-                .passthrough(),
-            "`stackwiz start keep` on a terminal passes docker's stderr through unscrubbed: \
-             `invalid hostPort: <value of PASSWORD in keep/.env>` is printed; scrub it as the \
-             captured (--json) path does (src/docker.rs runner, issue 8 Secrets)",
-        ),
-        (
-            cli("create and start on a terminal quoting an env value", &create("app", &["--env", &format!("PW={SECRET}"), "--start"]), FailsKeeping("stack app was created", "app"))
-                .env("FAKE_DOCKER_UP_LEAK", SECRET)
-                .secret(SECRET)
-                .passthrough(),
-            "the same for `create app --env PW=<secret> --start` on a terminal: Compose's \
-             `invalid hostPort: <secret>` reaches stderr as is (src/docker.rs runner)",
-        ),
         (
             cli("base dir env not utf-8", &["config"], Invalid("base_dir"))
                 .env("STACKWIZ_BASE_DIR", OsString::from_vec(b"/nonexistent/\xff".to_vec())),

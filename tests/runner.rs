@@ -484,3 +484,31 @@ fn compose_errors_about_an_env_value_never_show_it() {
         }
     }
 }
+
+#[test]
+fn a_sigterm_takes_the_running_docker_and_its_children_with_stackwiz() {
+    let mut env = TestEnv::new();
+    let pids = env.path("pids");
+    let docker = silent_docker(&env, &pids);
+    env.set("STACKWIZ_DOCKER", &docker)
+        .set("STACKWIZ_DOCKER_TIMEOUT", "600");
+    stack(&env, "app", "services:\n  web:\n    image: busybox\n", "");
+    let mut cmd = env.cmd(["status", "app"]).cmd;
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let desc = format!("{cmd:?}");
+    let mut child = cmd.spawn().unwrap();
+    // Once docker runs (and has started its own child), stop stackwiz as a service manager would.
+    let until = Instant::now() + WATCHDOG;
+    while !std::fs::read_to_string(&pids).is_ok_and(|t| t.ends_with('\n')) {
+        assert!(Instant::now() < until, "the fake docker never ran");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert_eq!(wait_bounded(&mut child, &desc), 143);
+    assert_all_gone(&pids);
+}

@@ -1,8 +1,9 @@
 //! Signals and the terminal, for the CLI and the MCP server alike.
 //!
-//! SIGINT and SIGTERM are inputs like any other: a handler thread removes the build folders
-//! of creates in progress (they hold `.env` secrets), gives the terminal its echo back if a
-//! hidden prompt had turned it off, and exits with 128 + the signal (130, 143). What SIGKILL
+//! SIGINT and SIGTERM are inputs like any other: a handler thread kills the docker children
+//! still running (with their Compose plugins), removes the build folders of creates in
+//! progress (they hold `.env` secrets), gives the terminal its echo back if a hidden prompt
+//! had turned it off, and exits with 128 + the signal (130, 143). What SIGKILL
 //! leaves behind is recognised and swept by the next run (`stack::sweep_abandoned`).
 
 use std::sync::{Mutex, MutexGuard};
@@ -27,6 +28,7 @@ pub fn install() {
         .name("signals".into())
         .spawn(move || {
             if let Some(signal) = signals.forever().next() {
+                crate::docker::stop_all();
                 crate::stack::abandon_builds();
                 if restore_terminal() {
                     // Not `eprintln!`: the main thread may hold stderr's lock at a prompt.
