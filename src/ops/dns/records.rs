@@ -28,8 +28,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use super::next::{DnsRecord, Hint, Next};
-use super::{Ctx, Report};
+use crate::ops::next::{DnsRecord, Hint, Next};
+use crate::ops::{Ctx, Report};
 use crate::cancel::Cancel;
 use crate::cloudflare::{Cloudflare, Fields, Filter, Record, Zone, TTL_MAX, TTL_MIN, TTL_RULE};
 use crate::config::Config;
