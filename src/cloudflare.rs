@@ -124,6 +124,16 @@ pub struct Filter<'a> {
     pub comment_prefix: Option<&'a str>,
 }
 
+impl<'a> Filter<'a> {
+    /// Every record of exactly this full name.
+    pub fn named(name: &'a str) -> Filter<'a> {
+        Filter {
+            name: Some(name),
+            ..Filter::default()
+        }
+    }
+}
+
 /// `GET /user/tokens/verify`'s answer.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct TokenStatus {
