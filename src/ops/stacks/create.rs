@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Ctx, Report};
+use crate::ops::{Ctx, Report};
 use crate::config::{Config, Entry};
 use crate::docker::{Docker, Service};
 use crate::envfile;
@@ -152,7 +152,7 @@ pub fn create(ctx: &Ctx, req: &CreateRequest, dry_run: bool) -> Result<Created> 
         plan.path.display()
     )];
     if req.dns {
-        match super::dns::create_for_stack(ctx, &plan.name, &plan.domain) {
+        match crate::ops::dns::create_for_stack(ctx, &plan.name, &plan.domain) {
             Ok(change) => {
                 report.dns = Some(serde_json::to_value(change).unwrap_or_default());
                 done.push(format!("its DNS record for {} is in place", plan.domain));
@@ -267,7 +267,7 @@ fn check_with_compose(ctx: &Ctx, plan: &stack::Plan, template: &std::path::Path)
 fn dns_prerequisites(ctx: &Ctx, req: &CreateRequest) -> Vec<Error> {
     let mut problems = Vec::new();
     let domain = stack::domain_of(&ctx.cfg, req);
-    if !super::dns::zone_could_exist(&domain) {
+    if !crate::ops::dns::zone_could_exist(&domain) {
         problems.push(Error::invalid(
             "dns",
             format!(
@@ -905,7 +905,7 @@ pub struct Removed {
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
 pub enum RemovedDns {
-    Deleted(super::dns::DnsDeleted),
+    Deleted(crate::ops::dns::DnsDeleted),
     Skipped { skipped: String, retry: Next },
 }
 
@@ -1058,7 +1058,7 @@ pub fn remove(ctx: &Ctx, req: &RemoveRequest) -> Result<Removed> {
     let Some(domain) = meta
         .domain
         .as_deref()
-        .filter(|d| !req.keep_dns && super::dns::zone_could_exist(d))
+        .filter(|d| !req.keep_dns && crate::ops::dns::zone_could_exist(d))
     else {
         return Ok(report);
     };
@@ -1077,7 +1077,7 @@ pub fn remove(ctx: &Ctx, req: &RemoveRequest) -> Result<Removed> {
         return Ok(report);
     }
     let change =
-        super::dns::delete_for_stack(ctx, &meta.name, domain).map_err(|e| Error::Partial {
+        crate::ops::dns::delete_for_stack(ctx, &meta.name, domain).map_err(|e| Error::Partial {
             done: format!("stack {} was removed", meta.name),
             source: Box::new(e),
             retry: vec![retry],
