@@ -76,7 +76,7 @@ impl<'a> Marker<'a> {
 }
 
 /// The first whitespace-separated word of `s` and the rest after it.
-pub(super) fn split_word(s: &str) -> (&str, &str) {
+fn split_word(s: &str) -> (&str, &str) {
     let s = s.trim_start();
     match s.find(char::is_whitespace) {
         Some(i) => (&s[..i], &s[i..]),

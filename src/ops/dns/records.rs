@@ -377,11 +377,11 @@ pub(super) fn delete_records(
     })
 }
 
-pub(super) fn cloudflare_code(e: &Error, codes: &[i64]) -> bool {
+fn cloudflare_code(e: &Error, codes: &[i64]) -> bool {
     matches!(e, Error::Cloudflare { errors, .. } if errors.iter().any(|(c, _)| codes.contains(c)))
 }
 
-pub(super) fn not_found(name: &str, kind: Option<RecordType>) -> Error {
+fn not_found(name: &str, kind: Option<RecordType>) -> Error {
     let of_type = kind
         .map(|k| format!(" of type {}", k.as_str()))
         .unwrap_or_default();
@@ -393,7 +393,7 @@ pub(super) fn not_found(name: &str, kind: Option<RecordType>) -> Error {
     )
 }
 
-pub(super) fn conflict_error(req: &DnsCreate, kind: RecordType, conflicts: &[&Record]) -> Error {
+fn conflict_error(req: &DnsCreate, kind: RecordType, conflicts: &[&Record]) -> Error {
     let lines: Vec<String> = conflicts
         .iter()
         .map(|r| RecordView::from((*r).clone()).line())

@@ -113,7 +113,7 @@ pub(super) fn same_content(kind: &str, a: &str, b: &str) -> bool {
     }
 }
 
-pub(super) fn unquote(s: &str) -> &str {
+fn unquote(s: &str) -> &str {
     s.strip_prefix('"')
         .and_then(|s| s.strip_suffix('"'))
         .unwrap_or(s)
