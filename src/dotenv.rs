@@ -128,9 +128,7 @@ pub fn parse(text: &str) -> Result<Vec<Statement>, ParseError> {
         // `export` followed by Go's `\s` ([\t\n\f\r ]), then blanks.
         let mut key_start = start;
         let rest = &src[start..];
-        if rest.starts_with("export")
-            && rest[6..].starts_with(['\t', '\n', '\u{c}', '\r', ' '])
-        {
+        if rest.starts_with("export") && rest[6..].starts_with(['\t', '\n', '\u{c}', '\r', ' ']) {
             key_start += 6;
             key_start += src[key_start..]
                 .find(|c: char| !is_blank(c))
@@ -289,10 +287,17 @@ fn expand_escapes(s: &str) -> String {
         if let Some(digits) = tail.strip_prefix('0') {
             // `\0` and up to three digits; Go reads `\NNN` with exactly three octal digits
             // up to 255, and leaves anything else as written.
-            let n = digits.bytes().take(3).take_while(u8::is_ascii_digit).count();
+            let n = digits
+                .bytes()
+                .take(3)
+                .take_while(u8::is_ascii_digit)
+                .count();
             let d = &digits[..n];
             let octal = n == 3 && d.bytes().all(|b| (b'0'..=b'7').contains(&b));
-            match u32::from_str_radix(d, 8).ok().filter(|v| octal && *v <= 255) {
+            match u32::from_str_radix(d, 8)
+                .ok()
+                .filter(|v| octal && *v <= 255)
+            {
                 Some(v) => out.push(char::from_u32(v).unwrap_or('\u{fffd}')),
                 None => {
                     out.push_str("\\0");

@@ -113,7 +113,9 @@ fn compose_go_parsing_table() {
 /// (fixtures/invalid1.env) and parser_test.go `TestParseVariable`.
 #[test]
 fn compose_go_refusals() {
-    assert!(error("lol$wut").message.contains("unexpected character `$`"));
+    assert!(error("lol$wut")
+        .message
+        .contains("unexpected character `$`"));
     for input in [
         r##"KEY=""##,
         r##"KEY="value"##,
@@ -124,7 +126,11 @@ fn compose_go_refusals() {
         r"KEY='value\'",
         r##"KEY='value""##,
     ] {
-        assert_eq!(error(input).message, "unterminated quoted value", "{input:?}");
+        assert_eq!(
+            error(input).message,
+            "unterminated quoted value",
+            "{input:?}"
+        );
     }
     let invalid1 = "# some comments\nfoo=\"\n  a\n  multine\n  value\n\"\nINVALID LINE\nzot=qix";
     assert_eq!(
@@ -206,7 +212,8 @@ fn compose_go_fixtures() {
         exact(equals, "OPTION_A"),
         "postgres://localhost:5432/database?sslmode=disable"
     );
-    let unquoted = "OPTION_A = \"some quoted phrase\"\nOPTION_B=first one with an unquoted phrase\n\
+    let unquoted =
+        "OPTION_A = \"some quoted phrase\"\nOPTION_B=first one with an unquoted phrase\n\
                     OPTION_C = then another one with an unquoted phrase\n\
                     OPTION_D = then another one with an unquoted phrase special è char\n\
                     OPTION_E = \"then another one quoted phrase\"\n";
@@ -326,7 +333,10 @@ fn compose_go_corners() {
     assert_eq!(exact("A=1\nFOO", ""), "FOO");
     assert_eq!(exact("export FOO BAR", ""), "FOO BAR");
     // The later statement wins (callers take the last).
-    assert_eq!(parse("A=1\nA=2").unwrap()[1].value, Value::Exact("2".into()));
+    assert_eq!(
+        parse("A=1\nA=2").unwrap()[1].value,
+        Value::Exact("2".into())
+    );
 }
 
 #[test]
@@ -348,7 +358,13 @@ fn invalid_interpolations_are_refused_as_compose_refuses_them() {
         assert!(e.message.contains("`${`"), "{input:?}: {e}");
     }
     // Valid references, whatever their defaults hold.
-    for input in ["A=${A:-}", "A=${A:-}}", "A=${A:-{}", "A=${a-x} ${b}", "A=${A?}"] {
+    for input in [
+        "A=${A:-}",
+        "A=${A:-}}",
+        "A=${A:-{}",
+        "A=${a-x} ${b}",
+        "A=${A?}",
+    ] {
         assert_eq!(
             parse(input).unwrap()[0].value,
             Value::FromEnvironment,
@@ -437,7 +453,10 @@ fn the_writer_round_trips_hostile_values() {
 fn quoting_picks_the_simplest_safe_form() {
     assert_eq!(line("A", "plain-1.2:x@y"), "A=plain-1.2:x@y");
     assert_eq!(line("A", ""), "A=");
-    assert_eq!(line("A", "has space # and $HOME"), "A='has space # and $HOME'");
+    assert_eq!(
+        line("A", "has space # and $HOME"),
+        "A='has space # and $HOME'"
+    );
     assert_eq!(line("A", "it's"), r##"A="it's""##);
     assert_eq!(line("A", r##"a\ "b" $X"##), r##"A='a\ "b" $X'"##);
     assert_eq!(line("A", r"ends\"), r##"A="ends\\""##);
