@@ -285,8 +285,9 @@ fn expand_escapes(s: &str) -> String {
             continue;
         }
         if let Some(digits) = tail.strip_prefix('0') {
-            // `\0` and up to three digits; Go reads `\NNN` with exactly three octal digits
-            // up to 255, and leaves anything else as written.
+            // `\0` and up to three digits, rewritten as `\` and the digits; Go reads `\NNN`
+            // with exactly three octal digits up to 255, and leaves anything else as
+            // rewritten (so `\0` alone becomes `\`, `\012` becomes `\12`).
             let n = digits
                 .bytes()
                 .take(3)
@@ -300,7 +301,7 @@ fn expand_escapes(s: &str) -> String {
             {
                 Some(v) => out.push(char::from_u32(v).unwrap_or('\u{fffd}')),
                 None => {
-                    out.push_str("\\0");
+                    out.push('\\');
                     out.push_str(d);
                 }
             }
@@ -355,13 +356,15 @@ fn interpolate_at(value: &str, depth: usize) -> Result<Option<String>, String> {
                 match braced(inner) {
                     Some(len) => {
                         from_env = true;
-                        // A default, alternative or message is interpolated whatever the
-                        // environment holds: an invalid `${` in it fails in every case.
-                        let body = &inner[..len];
-                        let closing = first_closing_brace(&rest[i..]).map(|c| c - 2);
-                        let body = match closing {
-                            Some(c) if c < body.len() => &body[..c],
-                            _ => body,
+                        // compose-go cuts the match at its first closing brace (counted its
+                        // way); the text after the operator is interpolated whatever the
+                        // environment holds, and so is the rest of the match after that brace
+                        // (when `?` finds no value Compose fails anyway): an invalid `${`
+                        // in either fails in every environment.
+                        let matched = &rest[i..i + 2 + len + 1];
+                        let (body, tail) = match first_closing_brace(matched).map(|c| c - 2) {
+                            Some(c) if c < len => (&inner[..c], &inner[c + 1..len + 1]),
+                            _ => (&inner[..len], ""),
                         };
                         if let Some(op) = body.find([':', '-', '+', '?']) {
                             let arg = body[op..].strip_prefix(':').unwrap_or(&body[op..]);
@@ -370,6 +373,7 @@ fn interpolate_at(value: &str, depth: usize) -> Result<Option<String>, String> {
                                 return Err("`${...}` nested too deeply".into());
                             }
                             interpolate_at(arg, depth + 1)?;
+                            interpolate_at(tail, depth + 1)?;
                         }
                         rest = &inner[len + 1..];
                     }

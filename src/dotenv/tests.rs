@@ -297,13 +297,13 @@ fn compose_go_corners() {
     // Double quotes: escapes, `$$` and `\$`.
     assert_eq!(exact(r##"A="a\tb""##, "A"), "a\tb");
     assert_eq!(exact(r##"A="$$x \$y""##, "A"), "$x $y");
-    assert_eq!(exact(r##"A="\0""##, "A"), r"\0");
-    assert_eq!(exact(r##"A="\012""##, "A"), r"\012");
+    assert_eq!(exact(r##"A="\0""##, "A"), r"\");
+    assert_eq!(exact(r##"A="\012""##, "A"), r"\12");
     assert_eq!(exact(r##"A="\0101x""##, "A"), "Ax");
     assert_eq!(exact(r##"A="\01234""##, "A"), "S4");
-    assert_eq!(exact(r##"A="\0777""##, "A"), r"\0777");
+    assert_eq!(exact(r##"A="\0777""##, "A"), r"\777");
     assert_eq!(exact(r##"A="\0377""##, "A"), "\u{ff}");
-    assert_eq!(exact(r##"A="\089""##, "A"), r"\089");
+    assert_eq!(exact(r##"A="\089""##, "A"), r"\89");
     assert_eq!(exact(r##"A="\c\q""##, "A"), r"\c\q");
     // Unquoted: only ` #` (a space) starts a comment; `$` stays before a non-name.
     assert_eq!(exact("A=abc # comment", "A"), "abc");
@@ -353,6 +353,9 @@ fn invalid_interpolations_are_refused_as_compose_refuses_them() {
         "A=$B ${",
         "A=\"\\${A} ${\"",
         "A=${A:-${}",
+        // The rest of a match after its first closing brace is interpolated too.
+        "A=${A:-${B}} '${1}",
+        "A=${A:?m} ${ x}",
     ] {
         let e = error(input);
         assert!(e.message.contains("`${`"), "{input:?}: {e}");
