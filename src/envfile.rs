@@ -84,17 +84,27 @@ pub fn scrub(message: &str, env_text: &str) -> String {
 
 /// A stack's `.env`: the rendered template text `text` (from `origin`) without the
 /// statements that `overrides` replace, then one line per override. Refuses a template text
-/// that Compose would refuse, naming its line.
+/// that Compose would refuse (or would read as a value without a name), naming its line.
 pub fn with_overrides(
     origin: &str,
     text: &str,
     overrides: &BTreeMap<String, String>,
 ) -> Result<String> {
-    let statements = dotenv::parse(text).map_err(|e| Error::Template {
+    let fail = |line: usize, message: String| Error::Template {
         file: format!("{origin} (the rendered .env)"),
-        line: Some(e.line),
-        message: format!("Compose cannot read it: {}", e.message),
-    })?;
+        line: Some(line),
+        message,
+    };
+    let statements = dotenv::parse(text)
+        .map_err(|e| fail(e.line, format!("Compose cannot read it: {}", e.message)))?;
+    // Compose reads a last line without `=` as the value of an empty name; anything written
+    // after it would turn it into a name. Certainly a mistake: refused.
+    if let Some(s) = statements.iter().find(|s| s.key.is_empty()) {
+        return Err(fail(
+            s.line,
+            "a value without a name; write KEY=VALUE".into(),
+        ));
+    }
     if overrides.is_empty() {
         return Ok(text.to_string());
     }
@@ -261,6 +271,9 @@ mod tests {
         assert_eq!(with_overrides("t", "A=1", &BTreeMap::new()).unwrap(), "A=1");
         let e = with_overrides("t.env", "A=1\nB='open\n", &BTreeMap::new()).unwrap_err();
         assert!(e.to_string().contains("unterminated quoted value"), "{e}");
+        let e = with_overrides("t.env", "A=1\nSECRET", &BTreeMap::new()).unwrap_err();
+        assert!(e.to_string().contains("value without a name"), "{e}");
+        assert!(!e.to_string().contains("SECRET"), "{e}");
     }
 
     fn read_text(text: &[u8]) -> Result<Vec<(String, String)>> {
