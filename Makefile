@@ -60,7 +60,8 @@ man:
 	$(CARGO) run --locked --quiet -- man > man/stackwiz.1.tmp
 	mv -f man/stackwiz.1.tmp man/stackwiz.1
 
-# Fuzz every target in fuzz/fuzz_targets for FUZZ_SECONDS each (nightly toolchain and
+# Fuzz every target in fuzz/fuzz_targets for FUZZ_SECONDS each, with its TARGET.dict of
+# tokens when there is one (nightly toolchain and
 # cargo-fuzz; fuzz/ is its own workspace, outside the main build). A crash stops the run
 # and leaves its input in fuzz/artifacts/TARGET/: make it a unit test.
 FUZZ_SECONDS ?= 300
@@ -69,5 +70,6 @@ fuzz:
 	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
 	cd fuzz && for f in fuzz_targets/*.rs; do \
 	  t=$$(basename "$$f" .rs); echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
-	  $(CARGO) +$(FUZZ_TOOLCHAIN) fuzz run "$$t" -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
+	  dict=; [ -f "fuzz_targets/$$t.dict" ] && dict="-dict=fuzz_targets/$$t.dict"; \
+	  $(CARGO) +$(FUZZ_TOOLCHAIN) fuzz run "$$t" -- -max_total_time=$(FUZZ_SECONDS) $$dict || exit 1; \
 	done

@@ -406,11 +406,7 @@ fn braced(inner: &str) -> Option<usize> {
     }
     let name_end = inner.find(|c: char| !name_char(c)).unwrap_or(inner.len());
     let after = &inner[name_end..];
-    let op = if after.starts_with(':') {
-        &after[1..]
-    } else {
-        after
-    };
+    let op = after.strip_prefix(':').unwrap_or(after);
     if op.starts_with(['-', '+', '?']) {
         let line_end = inner.find('\n').unwrap_or(inner.len());
         let from = name_end + (after.len() - op.len()) + 1;

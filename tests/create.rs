@@ -254,18 +254,6 @@ fn every_validation_rule_rejects_with_exit_2_and_one_line_naming_the_field() {
         ),
         (
             &[
-                "envv",
-                "--image",
-                "nginx",
-                "--port",
-                "80",
-                "--env",
-                "K=a\nprivileged: true",
-            ],
-            "invalid env",
-        ),
-        (
-            &[
                 "unknown-type",
                 "--type",
                 "nope",
