@@ -357,14 +357,15 @@ fn interpolate_at(value: &str, depth: usize) -> Result<Option<String>, String> {
                     Some(len) => {
                         from_env = true;
                         // compose-go cuts the match at its first closing brace (counted its
-                        // way); the text after the operator is interpolated whatever the
-                        // environment holds, and so is the rest of the match after that brace
-                        // (when `?` finds no value Compose fails anyway): an invalid `${`
-                        // in either fails in every environment.
+                        // way) and interpolates the text after the operator whatever the
+                        // environment holds: an invalid `${` in it fails in every environment.
+                        // The rest of the match after that brace is interpolated on its own
+                        // (when `?` finds no value Compose fails anyway); it ends where the
+                        // match ends, so scanning on from the brace finds the same references.
                         let matched = &rest[i..i + 2 + len + 1];
-                        let (body, tail) = match first_closing_brace(matched).map(|c| c - 2) {
-                            Some(c) if c < len => (&inner[..c], &inner[c + 1..len + 1]),
-                            _ => (&inner[..len], ""),
+                        let body = match first_closing_brace(matched).map(|c| c - 2) {
+                            Some(c) if c < len => &inner[..c],
+                            _ => &inner[..len],
                         };
                         if let Some(op) = body.find([':', '-', '+', '?']) {
                             let arg = body[op..].strip_prefix(':').unwrap_or(&body[op..]);
@@ -373,9 +374,8 @@ fn interpolate_at(value: &str, depth: usize) -> Result<Option<String>, String> {
                                 return Err("`${...}` nested too deeply".into());
                             }
                             interpolate_at(arg, depth + 1)?;
-                            interpolate_at(tail, depth + 1)?;
                         }
-                        rest = &inner[len + 1..];
+                        rest = &inner[body.len() + 1..];
                     }
                     None => {
                         return Err("`${` starts no valid ${NAME} reference (Compose refuses \

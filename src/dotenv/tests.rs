@@ -399,6 +399,9 @@ fn stackwiz_refuses_what_it_cannot_read_exactly() {
     // Non-ASCII letters in names (Compose accepts some, Go's tables decide which).
     let e = error("\u{e1}rv\u{ed}z=1");
     assert!(e.message.contains("ASCII"), "{e}");
+    // A long chain is no nesting: read as Compose reads it.
+    let chain = format!("A={}", "${A:-x}".repeat(500));
+    assert_eq!(parse(&chain).unwrap()[0].value, Value::FromEnvironment);
     // Absurd nesting.
     let deep = format!("A=\"{}x{}\"", "${A:-".repeat(100), "}".repeat(100));
     assert!(error(&deep).message.contains("nested"));
