@@ -25,7 +25,11 @@ fn name(raw: &str) -> String {
 /// The value the last statement for `key` gives.
 fn last(text: &str, key: &str) -> Option<Value> {
     let statements = dotenv::parse(text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
-    statements.into_iter().rev().find(|s| s.key == key).map(|s| s.value)
+    statements
+        .into_iter()
+        .rev()
+        .find(|s| s.key == key)
+        .map(|s| s.value)
 }
 
 fuzz_target!(|input: (String, String, Vec<u8>)| {
@@ -50,7 +54,11 @@ fuzz_target!(|input: (String, String, Vec<u8>)| {
     // What stackwiz writes, Compose reads back identically.
     let key = name(&raw_key);
     let written = format!("{}\n", dotenv::line(&key, &value));
-    assert_eq!(last(&written, &key), Some(Value::Exact(value.clone())), "{written:?}");
+    assert_eq!(
+        last(&written, &key),
+        Some(Value::Exact(value.clone())),
+        "{written:?}"
+    );
     let redacted = envfile::redact(&written);
     assert!(!redacted.contains('\n') || redacted.ends_with('\n'));
     if value.chars().count() >= 8 && !key.contains(value.as_str()) {
