@@ -222,6 +222,24 @@ mod tests {
         );
     }
 
+    /// From the fuzzer (fuzz/fuzz_targets/dotenv_roundtrip.rs): a value that reads like the
+    /// end of its own key is still hidden whole, and so is every written form.
+    #[test]
+    fn a_written_line_shows_only_its_key() {
+        for (key, value) in [
+            ("YArrrrrrrrrrrrrrrrrr", "rrrrrrrrrrrrrrrrr="),
+            ("K", "a\nK=b"),
+            ("K", "'\"\\ $x #"),
+            ("K", ""),
+        ] {
+            let hidden = if value.is_empty() { "" } else { "****" };
+            assert_eq!(
+                redact(&format!("{}\n", line(key, value))),
+                format!("{key}={hidden}\n")
+            );
+        }
+    }
+
     #[test]
     fn text_compose_cannot_read_is_hidden_line_by_line() {
         let text = "# comment\nA=secret\nnot a line\nB=\"SECRET\n";
