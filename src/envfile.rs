@@ -199,12 +199,12 @@ pub fn read(path: &Path) -> Result<Vec<(String, String)>> {
             return Err(at(s.line, "a value without a name; write KEY=VALUE"));
         }
         if crate::validate::env_key(&s.key).is_err() {
+            // Not echoed: a line without `=` (or text after a closing quote) reads as a
+            // name, and it may be a pasted secret.
             return Err(at(
                 s.line,
-                &format!(
-                    "the name `{}` must match ^[A-Za-z_][A-Za-z0-9_]*$",
-                    crate::validate::printable(&s.key)
-                ),
+                "expected KEY=VALUE: this reads as a name, and names must match \
+                 ^[A-Za-z_][A-Za-z0-9_]*$ (text after a closing quote starts a new name)",
             ));
         }
         match s.value {
