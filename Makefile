@@ -13,7 +13,7 @@ ENV_SH := $(STACKWIZ_TEST_ENGINE_DIR)/env.sh
 # its own HOME/XDG_* per test); cargo itself still needs HOME (~/.cargo, ~/.rustup).
 TEST_ENV := env -u XDG_CONFIG_HOME -u XDG_DATA_HOME -u XDG_STATE_HOME -u XDG_CACHE_HOME -u XDG_RUNTIME_DIR
 
-.PHONY: all build install test test-engine engine-stop lint bench man
+.PHONY: all build install test test-engine engine-stop lint bench man fuzz
 
 all: build
 
@@ -59,3 +59,17 @@ man:
 	mkdir -p man
 	$(CARGO) run --locked --quiet -- man > man/stackwiz.1.tmp
 	mv -f man/stackwiz.1.tmp man/stackwiz.1
+
+# Fuzz every target in fuzz/fuzz_targets for FUZZ_SECONDS each, with its TARGET.dict of
+# tokens when there is one (nightly toolchain and
+# cargo-fuzz; fuzz/ is its own workspace, outside the main build). A crash stops the run
+# and leaves its input in fuzz/artifacts/TARGET/: make it a unit test.
+FUZZ_SECONDS ?= 300
+FUZZ_TOOLCHAIN ?= nightly
+fuzz:
+	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	cd fuzz && for f in fuzz_targets/*.rs; do \
+	  t=$$(basename "$$f" .rs); echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
+	  dict=; [ -f "fuzz_targets/$$t.dict" ] && dict="-dict=fuzz_targets/$$t.dict"; \
+	  $(CARGO) +$(FUZZ_TOOLCHAIN) fuzz run "$$t" -- -max_total_time=$(FUZZ_SECONDS) $$dict || exit 1; \
+	done

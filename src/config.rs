@@ -910,30 +910,54 @@ fn find_token(
         }
     }
     let traefik_env = base_dir.join(TRAEFIK_ENV);
-    if let Ok(text) = std::fs::read_to_string(&traefik_env) {
-        for var in ["CF_DNS_API_TOKEN", "CF_API_TOKEN"] {
-            for line in text.lines() {
-                let line = line.trim();
-                let line = line.strip_prefix("export ").unwrap_or(line);
-                if let Some(value) = line.strip_prefix(var).and_then(|r| r.strip_prefix('=')) {
-                    let value = strip_quotes(value.trim());
-                    if !value.is_empty() {
-                        return Ok(token(value, format!("{} {var}", traefik_env.display())));
-                    }
-                }
+    match std::fs::read(&traefik_env) {
+        Ok(bytes) => traefik_token(&traefik_env, &bytes),
+        Err(_) => Ok(None),
+    }
+}
+
+/// The token in Traefik's `.env`, read as Compose reads it when it starts Traefik: the last
+/// non-empty `CF_DNS_API_TOKEN`, else the last non-empty `CF_API_TOKEN`.
+fn traefik_token(path: &Path, bytes: &[u8]) -> Result<Option<Token>> {
+    use crate::dotenv::{self, Value};
+    let statements = dotenv::parse_bytes(bytes).map_err(|e| {
+        Error::with_hint(
+            format!(
+                "{} line {}: {} (Compose refuses the file too)",
+                path.display(),
+                e.line,
+                e.message
+            ),
+            "fix that line, or set STACKWIZ_CF_API_TOKEN",
+        )
+    })?;
+    for var in ["CF_DNS_API_TOKEN", "CF_API_TOKEN"] {
+        let Some(s) = statements.iter().rev().find(|s| s.key == var) else {
+            continue;
+        };
+        match &s.value {
+            Value::Exact(v) if v.is_empty() => {}
+            // As Compose hands it to Traefik: not trimmed (a space inside makes it unusable).
+            Value::Exact(v) => {
+                return Ok(Some(Token {
+                    secret: Secret::new(v.as_str()),
+                    source: format!("{} {var}", path.display()),
+                }))
+            }
+            Value::FromEnvironment => {
+                return Err(Error::with_hint(
+                    format!(
+                        "{} line {}: {var} takes its value from the environment Compose runs \
+                         in, which stackwiz cannot know",
+                        path.display(),
+                        s.line
+                    ),
+                    "write the token itself on that line, or set STACKWIZ_CF_API_TOKEN",
+                ))
             }
         }
     }
     Ok(None)
-}
-
-fn strip_quotes(value: &str) -> &str {
-    for q in ['"', '\''] {
-        if let Some(inner) = value.strip_prefix(q).and_then(|v| v.strip_suffix(q)) {
-            return inner;
-        }
-    }
-    value
 }
 
 /// A setting that is not UTF-8 would be dropped by [`Env`] (and a folder flag mangled), and
@@ -1137,6 +1161,64 @@ mod tests {
         assert!(!shown.contains("tok-dns"), "{shown}");
         let entry = c.entries.iter().find(|e| e.key == "dns.api_token").unwrap();
         assert_eq!(entry.value, "set (from env CF_DNS_API_TOKEN)");
+    }
+
+    /// The token stackwiz finds in `{base}/traefik/.env` holding `text`, or the problem it
+    /// reports.
+    fn traefik_env_token(text: &str) -> std::result::Result<String, String> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("traefik")).unwrap();
+        std::fs::write(dir.path().join("traefik/.env"), text).unwrap();
+        let base = dir.path().to_str().unwrap();
+        let c =
+            Config::resolve(&Overrides::default(), &env(&[("STACKWIZ_BASE_DIR", base)])).unwrap();
+        match (&c.dns.token, &c.dns.token_problem) {
+            (Some(t), _) => Ok(t.secret.expose().to_string()),
+            (None, Some((problem, _))) => Err(problem.clone()),
+            (None, None) => Err("not set".into()),
+        }
+    }
+
+    #[test]
+    fn the_traefik_token_is_read_as_compose_reads_it() {
+        for (text, token) in [
+            ("CF_DNS_API_TOKEN=abc # comment\n", "abc"),
+            ("export CF_DNS_API_TOKEN='abc' # comment\n", "abc"),
+            ("CF_DNS_API_TOKEN: \"abc\"\r\n", "abc"),
+            (
+                "\u{feff}CF_DNS_API_TOKEN=old\nCF_DNS_API_TOKEN=new\n",
+                "new",
+            ),
+            ("CF_DNS_API_TOKEN=\nCF_API_TOKEN=\"a$$b\"\n", "a$b"),
+            (
+                "A=\"multi\nCF_DNS_API_TOKEN=inside-a-value\"\nCF_API_TOKEN=real\n",
+                "real",
+            ),
+        ] {
+            assert_eq!(traefik_env_token(text).as_deref(), Ok(token), "{text:?}");
+        }
+        for (text, problem) in [
+            (
+                "CF_DNS_API_TOKEN=${TOKEN}\n",
+                "line 1: CF_DNS_API_TOKEN takes its value from the environment",
+            ),
+            (
+                "A=1\nCF_DNS_API_TOKEN\n",
+                "line 2: CF_DNS_API_TOKEN takes its value",
+            ),
+            (
+                "A='open\nCF_DNS_API_TOKEN=abc\n",
+                "line 1: unterminated quoted value (Compose refuses the file too)",
+            ),
+            (
+                "CF_DNS_API_TOKEN=' abc'\n",
+                "contains spaces or control characters",
+            ),
+        ] {
+            let got = traefik_env_token(text).unwrap_err();
+            assert!(got.contains(problem), "{text:?}: {got}");
+            assert!(!got.contains("abc"), "{got}");
+        }
     }
 
     fn with_file(text: &str, pairs: &[(&str, &str)]) -> Result<Config> {

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod cloudflare;
 pub mod config;
 pub mod docker;
+pub mod dotenv;
 pub mod envfile;
 pub mod error;
 pub mod files;

@@ -210,22 +210,11 @@ pub fn plan(cfg: &Config, req: &CreateRequest) -> Result<Plan> {
     };
     let body = template::render(&kind.compose, &vars)?;
     let compose = format!("{HEADER_PREFIX} type={} domain={domain}\n{body}", kind.name);
-    let mut env = match &kind.env {
-        Some(t) => template::render(t, &vars)?,
-        None => String::new(),
+    // What Compose would refuse in the template's `.env` is refused here, naming the line.
+    let env = match &kind.env {
+        Some(t) => envfile::with_overrides(&t.origin, &template::render(t, &vars)?, &req.env)?,
+        None => envfile::with_overrides("", "", &req.env)?,
     };
-    if !req.env.is_empty() {
-        let keys: Vec<&str> = req.env.keys().map(String::as_str).collect();
-        env = envfile::without_keys(&env, &keys);
-        if !env.is_empty() && !env.ends_with('\n') {
-            env.push('\n');
-        }
-        env.push_str("# set with stackwiz create --env\n");
-        for (key, value) in &req.env {
-            env.push_str(&envfile::line(key, value));
-            env.push('\n');
-        }
-    }
     Ok(Plan {
         path: cfg.base_dir.join(&req.name),
         name: req.name.clone(),

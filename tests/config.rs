@@ -312,6 +312,39 @@ fn no_token_names_the_real_traefik_env() {
     );
 }
 
+#[test]
+fn the_traefik_env_token_is_read_as_compose_reads_it() {
+    let env = TestEnv::new();
+    let traefik_env = env.base.join("traefik/.env");
+    let token_of = |text: &str| {
+        write(&traefik_env, text);
+        let out = env.cmd(["--json", "config"]).ok();
+        assert!(!out.says("tok-SECRET"), "{out}");
+        settings(&out)["dns.api_token"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    // Compose hands Traefik `tok-SECRET`: the comment is no part of it.
+    let set = format!("set (from {} CF_DNS_API_TOKEN)", traefik_env.display());
+    assert_eq!(token_of("CF_DNS_API_TOKEN=tok-SECRET # comment\n"), set);
+    assert_eq!(
+        token_of("export CF_DNS_API_TOKEN='tok-SECRET' # c\r\n"),
+        set
+    );
+    let unusable = token_of("CF_DNS_API_TOKEN=${MY_TOKEN:-tok-SECRET}\n");
+    assert!(
+        unusable.starts_with("unusable: ")
+            && unusable.contains("line 1: CF_DNS_API_TOKEN takes its value from the environment"),
+        "{unusable}"
+    );
+    let unusable = token_of("A=\"open\nCF_DNS_API_TOKEN=tok-SECRET\n");
+    assert!(
+        unusable.contains("line 1: unterminated quoted value"),
+        "{unusable}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // the HTTP time scale, a testing aid
 

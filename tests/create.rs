@@ -254,18 +254,6 @@ fn every_validation_rule_rejects_with_exit_2_and_one_line_naming_the_field() {
         ),
         (
             &[
-                "envv",
-                "--image",
-                "nginx",
-                "--port",
-                "80",
-                "--env",
-                "K=a\nprivileged: true",
-            ],
-            "invalid env",
-        ),
-        (
-            &[
                 "unknown-type",
                 "--type",
                 "nope",
@@ -330,6 +318,13 @@ fn hostile_values_cannot_inject_yaml_or_env_lines_and_read_back_exactly() {
         ("SINGLE_AND_DOLLAR", r#"'$HOME' "\n""#),
         ("EMPTY", ""),
         ("EQUALS", "a=b=c"),
+        // Line breaks, tabs and escapes-looking text are written as Compose reads them back.
+        ("MULTI_LINE", "line 1\nline 2\r\nX=injected"),
+        ("TAB", "a\tb"),
+        ("ESCAPES", r#"\n \t \0123 \$ \\ \" \'"#),
+        ("ONLY_QUOTE", "'"),
+        ("UNICODE", "ünïcødé ✓ 🦀 \u{a0}\u{85}"),
+        ("CONTROL", "\u{7}\u{1b}[31m"),
     ];
     let mut args = vec![
         "create".to_string(),
@@ -1205,7 +1200,8 @@ fn env_files_are_read_the_way_compose_reads_them() {
     let file = env.path("vars.env");
     write(
         &file,
-        "PLAIN=value # a comment\nSINGLE='keep $HOME # and this'\nDOUBLE=\"say \\\"hi\\\" \\\\ \\$5\"\nHASH=a#b\n",
+        "PLAIN=value # a comment\nSINGLE='keep $HOME # and this'\nDOUBLE=\"say \\\"hi\\\" \\\\ \\$5\"\nHASH=a#b\n\
+         TAB=\"a\\tb\"\nSQ_ESCAPE='abc\\' #'\nNEWLINE=\"1\\n2\"\r\nexport MULTI='x\ny'\nDOLLARS=$$5\n",
     );
     env.cmd([
         "create",
@@ -1224,11 +1220,22 @@ fn env_files_are_read_the_way_compose_reads_them() {
     assert_eq!(get("SINGLE").as_deref(), Some("keep $HOME # and this"));
     assert_eq!(get("DOUBLE").as_deref(), Some("say \"hi\" \\ $5"));
     assert_eq!(get("HASH").as_deref(), Some("a#b"));
+    assert_eq!(get("TAB").as_deref(), Some("a\tb"));
+    assert_eq!(get("SQ_ESCAPE").as_deref(), Some("abc' #"));
+    assert_eq!(get("NEWLINE").as_deref(), Some("1\n2"));
+    assert_eq!(get("MULTI").as_deref(), Some("x\ny"));
+    assert_eq!(get("DOLLARS").as_deref(), Some("$5"));
     for (line, why) in [
-        ("A=$HOME\n", "interpolated by Compose"),
-        ("A=\"${X}\"\n", "interpolated by Compose"),
-        ("A='open\n", "unclosed single quote"),
-        ("A=\"x\" y\n", "text after the closing quote"),
+        ("A=$HOME\n", "environment Compose runs in"),
+        ("A=\"${X}\"\n", "environment Compose runs in"),
+        ("A='open\n", "unterminated quoted value"),
+        // Compose reads `y` as a name taken from its environment.
+        (
+            "A=\"x\" y\n",
+            "the value of y would come from the environment",
+        ),
+        ("A=${\n", "`${`"),
+        ("A B=1\n", "cannot contain a space"),
     ] {
         write(&file, line);
         let out = env

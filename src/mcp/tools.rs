@@ -440,6 +440,20 @@ fn list_resources(ctx: &Ctx) -> Result<Vec<Resource>, Error> {
 /// `Ok(None)` for anything that names no stack or template; never a stack's `.env`.
 fn read_resource(ctx: &Ctx, uri: &str) -> Result<Option<ResourceText>, Error> {
     let read = if let Some(rest) = uri.strip_prefix("stack://") {
+        // A symlink in the base dir is no stack (stackwiz never follows one): for an agent
+        // that is no such resource, as for any other name that is not a stack.
+        let planted = |name: &str| {
+            crate::validate::stack_name(name).is_ok()
+                && ctx
+                    .cfg
+                    .base_dir
+                    .join(name)
+                    .symlink_metadata()
+                    .is_ok_and(|m| m.file_type().is_symlink())
+        };
+        if rest.split_once('/').is_some_and(|(name, _)| planted(name)) {
+            return Ok(None);
+        }
         match rest.split_once('/') {
             Some((name, "compose")) => {
                 compose_text(ctx, name).map(|text| (text, "application/yaml"))
