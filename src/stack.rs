@@ -96,16 +96,7 @@ impl Plan {
 /// found (not just the first), so `validate_stack` can report them all.
 pub fn plan(cfg: &Config, req: &CreateRequest) -> Result<Plan> {
     let mut problems = Vec::new();
-    match validate::stack_name(&req.name) {
-        // Checked again, race-free, when the stack is moved into place.
-        Ok(()) => match refuse_existing(&req.name, &cfg.base_dir.join(&req.name)) {
-            Err(e @ Error::StackExists { .. }) => problems.push(e),
-            // Not a problem with the request: the base dir itself is unusable.
-            Err(e) => return Err(e),
-            Ok(()) => {}
-        },
-        Err(e) => problems.push(e),
-    }
+    check_name(cfg, req, &mut problems)?;
     let kind = match template::find(cfg, &req.kind) {
         Ok(k) => Some(k),
         Err(e @ Error::Invalid { .. }) => {
@@ -115,6 +106,73 @@ pub fn plan(cfg: &Config, req: &CreateRequest) -> Result<Plan> {
         Err(e) => return Err(e),
     };
     let spec = kind.as_ref().map(|k| k.spec);
+    let image = image_of(req, spec, &mut problems);
+    let (port, host_port) = ports_of(req, spec, &mut problems);
+    let domain = domain_of(cfg, req);
+    if req.domain.is_some() || validate::stack_name(&req.name).is_ok() {
+        problems.extend((validate::domain("domain", &domain)).err());
+    }
+    check_env(req, kind.as_ref(), &mut problems);
+    let owner = match perms::resolve(&cfg.default_user, &cfg.default_group) {
+        Ok(o) => Some(o),
+        Err(e) => {
+            problems.push(e);
+            None
+        }
+    };
+    let (Some(kind), Some(owner), true) = (kind, owner, problems.is_empty()) else {
+        return Err(one_or_many(problems));
+    };
+    let vars = Vars {
+        name: req.name.clone(),
+        service_name: req.name.clone(),
+        kind: kind.name.clone(),
+        domain: domain.clone(),
+        image: image.clone(),
+        port,
+        host_port,
+        network: cfg.network.clone(),
+        entrypoint: cfg.entrypoint.clone(),
+        certresolver: cfg.certresolver.clone(),
+    };
+    let (compose, env) = render(req, &kind, &vars)?;
+    Ok(Plan {
+        path: cfg.base_dir.join(&req.name),
+        name: req.name.clone(),
+        kind: kind.name.clone(),
+        domain,
+        image,
+        port,
+        host_port,
+        compose,
+        env,
+        folders: kind.spec.folders.iter().map(|s| s.to_string()).collect(),
+        owner,
+        template_file: kind.compose.path.clone(),
+    })
+}
+
+/// A valid stack name no stack has yet. A base dir that cannot be looked at is no problem
+/// with the request: that error ends the plan.
+fn check_name(cfg: &Config, req: &CreateRequest, problems: &mut Vec<Error>) -> Result<()> {
+    match validate::stack_name(&req.name) {
+        // Checked again, race-free, when the stack is moved into place.
+        Ok(()) => match refuse_existing(&req.name, &cfg.base_dir.join(&req.name)) {
+            Err(e @ Error::StackExists { .. }) => problems.push(e),
+            Err(e) => return Err(e),
+            Ok(()) => {}
+        },
+        Err(e) => problems.push(e),
+    }
+    Ok(())
+}
+
+/// The image: as given, else the type's default; required by some types.
+fn image_of(
+    req: &CreateRequest,
+    spec: Option<template::Spec>,
+    problems: &mut Vec<Error>,
+) -> Option<String> {
     let image = req
         .image
         .clone()
@@ -127,6 +185,16 @@ pub fn plan(cfg: &Config, req: &CreateRequest) -> Result<Plan> {
         )),
         None => {}
     }
+    image
+}
+
+/// The container port and the host port: as given where the type takes them, else the
+/// type's defaults (a type that publishes one uses the container port on the host).
+fn ports_of(
+    req: &CreateRequest,
+    spec: Option<template::Spec>,
+    problems: &mut Vec<Error>,
+) -> (Option<u16>, Option<u16>) {
     let kind_name = &req.kind;
     if req.port.is_some() && spec.is_some_and(|s| !s.takes_port) {
         problems.push(Error::invalid(
@@ -164,15 +232,16 @@ pub fn plan(cfg: &Config, req: &CreateRequest) -> Result<Plan> {
     } else if spec.is_some_and(|s| s.host_port) {
         host_port = port;
     }
-    let domain = domain_of(cfg, req);
-    if req.domain.is_some() || validate::stack_name(&req.name).is_ok() {
-        problems.extend((validate::domain("domain", &domain)).err());
-    }
+    (port, host_port)
+}
+
+/// Every `--env` key and value valid, and every key the type requires given.
+fn check_env(req: &CreateRequest, kind: Option<&template::Kind>, problems: &mut Vec<Error>) {
     for (key, value) in &req.env {
         problems
             .extend((validate::env_key(key).and_then(|()| validate::env_value(key, value))).err());
     }
-    if let Some(k) = &kind {
+    if let Some(k) = kind {
         for key in k.spec.required_env {
             if !req.env.contains_key(*key) {
                 problems.push(Error::invalid(
@@ -185,50 +254,21 @@ pub fn plan(cfg: &Config, req: &CreateRequest) -> Result<Plan> {
             }
         }
     }
-    let owner = match perms::resolve(&cfg.default_user, &cfg.default_group) {
-        Ok(o) => Some(o),
-        Err(e) => {
-            problems.push(e);
-            None
-        }
-    };
-    let (Some(kind), Some(owner), true) = (kind, owner, problems.is_empty()) else {
-        return Err(one_or_many(problems));
-    };
+}
 
-    let vars = Vars {
-        name: req.name.clone(),
-        service_name: req.name.clone(),
-        kind: kind.name.clone(),
-        domain: domain.clone(),
-        image: image.clone(),
-        port,
-        host_port,
-        network: cfg.network.clone(),
-        entrypoint: cfg.entrypoint.clone(),
-        certresolver: cfg.certresolver.clone(),
-    };
-    let body = template::render(&kind.compose, &vars)?;
-    let compose = format!("{HEADER_PREFIX} type={} domain={domain}\n{body}", kind.name);
+/// The compose file (with the header `scan` reads back) and the `.env` text.
+fn render(req: &CreateRequest, kind: &template::Kind, vars: &Vars) -> Result<(String, String)> {
+    let body = template::render(&kind.compose, vars)?;
+    let compose = format!(
+        "{HEADER_PREFIX} type={} domain={}\n{body}",
+        kind.name, vars.domain
+    );
     // What Compose would refuse in the template's `.env` is refused here, naming the line.
     let env = match &kind.env {
-        Some(t) => envfile::with_overrides(&t.origin, &template::render(t, &vars)?, &req.env)?,
+        Some(t) => envfile::with_overrides(&t.origin, &template::render(t, vars)?, &req.env)?,
         None => envfile::with_overrides("", "", &req.env)?,
     };
-    Ok(Plan {
-        path: cfg.base_dir.join(&req.name),
-        name: req.name.clone(),
-        kind: kind.name.clone(),
-        domain,
-        image,
-        port,
-        host_port,
-        compose,
-        env,
-        folders: kind.spec.folders.iter().map(|s| s.to_string()).collect(),
-        owner,
-        template_file: kind.compose.path.clone(),
-    })
+    Ok((compose, env))
 }
 
 /// Write the plan's compose file and `.env` into a private scratch folder, hand it to
