@@ -12,7 +12,7 @@
 // The tests inspect the engine with docker directly, independently of stackwiz's wrapper.
 #![allow(clippy::disallowed_methods)]
 
-mod support;
+use crate::support;
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
