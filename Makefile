@@ -13,7 +13,7 @@ ENV_SH := $(STACKWIZ_TEST_ENGINE_DIR)/env.sh
 # its own HOME/XDG_* per test); cargo itself still needs HOME (~/.cargo, ~/.rustup).
 TEST_ENV := env -u XDG_CONFIG_HOME -u XDG_DATA_HOME -u XDG_STATE_HOME -u XDG_CACHE_HOME -u XDG_RUNTIME_DIR
 
-.PHONY: all build install test test-engine engine-stop lint bench man fuzz
+.PHONY: all build install test test-engine engine-stop lint bench man fuzz fuzz-smoke
 
 all: build
 
@@ -73,3 +73,7 @@ fuzz:
 	  dict=; [ -f "fuzz_targets/$$t.dict" ] && dict="-dict=fuzz_targets/$$t.dict"; \
 	  $(CARGO) +$(FUZZ_TOOLCHAIN) fuzz run "$$t" -- -max_total_time=$(FUZZ_SECONDS) $$dict || exit 1; \
 	done
+
+# CI's short run of every fuzz target (the long runs are `make fuzz`, by hand).
+fuzz-smoke:
+	$(MAKE) fuzz FUZZ_SECONDS=$(or $(FUZZ_SMOKE_SECONDS),20)

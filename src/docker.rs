@@ -439,11 +439,20 @@ impl Docker {
         if stderr.contains("Cannot connect to the Docker daemon")
             || stderr.contains("connect: no such file")
         {
-            Some("is the Docker engine running? Check DOCKER_HOST / --context, then `stackwiz doctor`".into())
+            Some(
+                crate::ops::Hint::from(
+                    "is the Docker engine running? Check DOCKER_HOST or DOCKER_CONTEXT, then: ",
+                )
+                .then(crate::ops::Next::Doctor),
+            )
         } else if stderr.contains("permission denied") && stderr.contains("docker.sock") {
             Some("this user may not use the Docker socket: add it to the `docker` group or run as root".into())
         } else if stderr.contains("declared as external, but could not be found") {
-            Some("create the network: stackwiz doctor --fix (or docker network create NAME)".into())
+            Some(
+                crate::ops::Hint::from("create the network: ")
+                    .then(crate::ops::Next::DoctorFix)
+                    .text(" (or docker network create NAME)"),
+            )
         } else {
             None
         }
@@ -521,10 +530,10 @@ impl Docker {
             if let Compose::Standalone(path) = self.compose_kind()? {
                 return Err(Error::with_hint(
                     format!(
-                        "--since needs Compose v2; {} (v1) has no such option",
+                        "logs since a time need Compose v2; {} (v1) cannot filter by time",
                         path.display()
                     ),
-                    "install the Compose v2 plugin, or drop --since and use --tail",
+                    "install the Compose v2 plugin, or ask for the last lines (tail) instead",
                 ));
             }
             call.cmd.arg("--since").arg(s);

@@ -1,7 +1,7 @@
 //! How settings are resolved, checked and reported: `stackwiz config`, the config file's
 //! errors, and the settings `mcp --print-config` hands on to the server it configures.
 
-mod support;
+use crate::support;
 
 use serde_json::{json, Value};
 use support::{write, TestEnv};

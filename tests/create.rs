@@ -1,6 +1,6 @@
 //! `stackwiz create`, templates, init and config, through the real binary.
 
-mod support;
+use crate::support;
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::sync::{Arc, Barrier};

@@ -5,15 +5,10 @@
 //! Cloudflare API (what stackwiz sent, what the fake answered) against Cloudflare's own
 //! schema (tests/fixtures/cloudflare/).
 
-#[path = "support/dns_world.rs"]
-mod dns_world;
-#[path = "support/fake_cloudflare.rs"]
-mod fake_cloudflare;
-#[path = "support/fake_http.rs"]
-mod fake_http;
-#[path = "support/fake_ip.rs"]
-mod fake_ip;
-mod support;
+use crate::dns_world;
+use crate::fake_cloudflare;
+use crate::fake_http;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

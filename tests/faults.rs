@@ -12,15 +12,9 @@
 //! the test, it never skips.
 #![allow(clippy::disallowed_methods)]
 
-#[path = "support/dns_world.rs"]
-mod dns_world;
-#[path = "support/fake_cloudflare.rs"]
-mod fake_cloudflare;
-#[path = "support/fake_http.rs"]
-mod fake_http;
-#[path = "support/fake_ip.rs"]
-mod fake_ip;
-mod support;
+use crate::dns_world;
+use crate::fake_cloudflare;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};

@@ -7,7 +7,7 @@
 //! its calls, and holds a create in the middle where a test needs it held.
 #![allow(clippy::disallowed_methods)]
 
-mod support;
+use crate::support;
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};

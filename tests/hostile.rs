@@ -11,10 +11,9 @@
 //! asserts that they still do, so a fix shows up as a failure asking to move the case into
 //! its table.
 
-mod support;
+use crate::support;
 
-#[path = "support/hostile.rs"]
-mod hostile_lab;
+use crate::hostile_lab;
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;

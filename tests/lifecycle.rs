@@ -12,7 +12,7 @@
 // The tests inspect the engine with docker directly, independently of stackwiz's wrapper.
 #![allow(clippy::disallowed_methods)]
 
-mod support;
+use crate::support;
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
@@ -957,7 +957,7 @@ fn an_unreachable_engine_is_named_and_no_file_is_lost() {
     assert!(out.stderr.contains(cannot), "{out}");
     assert!(
         out.stderr
-            .contains(&format!("hint: is the Docker engine running? Check DOCKER_HOST / --context, then `stackwiz doctor`; then retry with: stackwiz start {name}")),
+            .contains(&format!("hint: is the Docker engine running? Check DOCKER_HOST or DOCKER_CONTEXT, then: stackwiz doctor; then retry with: stackwiz start {name}")),
         "{out}"
     );
     assert!(
@@ -972,7 +972,7 @@ fn an_unreachable_engine_is_named_and_no_file_is_lost() {
     ] {
         let out = env.cmd(&args).fails(1);
         assert!(out.stderr.contains(cannot), "{args:?}:\n{out}");
-        assert!(out.stderr.contains("hint: is the Docker engine running? Check DOCKER_HOST / --context, then `stackwiz doctor`"), "{args:?}:\n{out}");
+        assert!(out.stderr.contains("hint: is the Docker engine running? Check DOCKER_HOST or DOCKER_CONTEXT, then: stackwiz doctor"), "{args:?}:\n{out}");
     }
 
     let list = env.cmd(["list", "--json"]).ok().json();

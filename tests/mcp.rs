@@ -4,7 +4,7 @@
 //! MCP Python SDK (tests/mcp_client.py, run with $STACKWIZ_TEST_PYTHON from
 //! tests/setup/engine.sh) in its default and legacy modes, against the test engine.
 
-mod support;
+use crate::support;
 
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Write};

@@ -8,15 +8,8 @@
 //! text block holding the same JSON. Every line the server wrote, on stdout and on stderr,
 //! is searched for the token and for every secret a stack holds.
 
-#[path = "support/dns_world.rs"]
-mod dns_world;
-#[path = "support/fake_cloudflare.rs"]
-mod fake_cloudflare;
-#[path = "support/fake_http.rs"]
-mod fake_http;
-#[path = "support/fake_ip.rs"]
-mod fake_ip;
-mod support;
+use crate::dns_world;
+use crate::support;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStdin, Stdio};

@@ -9,7 +9,7 @@
 // The tests run the binary and docker directly.
 #![allow(clippy::disallowed_methods)]
 
-mod support;
+use crate::support;
 
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::fs::PermissionsExt;
