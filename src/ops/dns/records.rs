@@ -208,33 +208,7 @@ pub fn update(ctx: &Ctx, req: &DnsUpdate) -> Result<DnsChange> {
         comment_prefix: None,
     };
     let found = cf.list(&zone, &filter)?;
-    let old = match found.as_slice() {
-        [one] => one,
-        [] => return Err(not_found(&name, req.r#type)),
-        many => {
-            let lines: Vec<String> = many
-                .iter()
-                .map(|r| RecordView::from(r.clone()).line())
-                .collect();
-            return Err(Error::with_hint(
-                format!(
-                    "{name} has {} records ({}); dns update changes one",
-                    many.len(),
-                    lines.join("; ")
-                ),
-                "say which record by its type, or delete the extra records first",
-            ));
-        }
-    };
-    let kind: RecordType = old.kind.parse().map_err(|_| {
-        Error::invalid(
-            "type",
-            format!(
-                "{name} is a {} record; stackwiz updates A, AAAA, CNAME and TXT",
-                old.kind
-            ),
-        )
-    })?;
+    let (old, kind) = the_one_record(&name, req.r#type, &found)?;
     if req.proxied == Some(true) && !kind.proxiable() {
         return Err(Error::invalid(
             "proxied",
@@ -286,6 +260,43 @@ pub fn update(ctx: &Ctx, req: &DnsUpdate) -> Result<DnsChange> {
         ip_source,
         warning,
     })
+}
+
+/// The one record `dns update` changes, with its type: an error when the name holds none,
+/// several, or one of a type stackwiz does not write.
+fn the_one_record<'a>(
+    name: &str,
+    asked: Option<RecordType>,
+    found: &'a [Record],
+) -> Result<(&'a Record, RecordType)> {
+    let old = match found {
+        [one] => one,
+        [] => return Err(not_found(name, asked)),
+        many => {
+            let lines: Vec<String> = many
+                .iter()
+                .map(|r| RecordView::from(r.clone()).line())
+                .collect();
+            return Err(Error::with_hint(
+                format!(
+                    "{name} has {} records ({}); dns update changes one",
+                    many.len(),
+                    lines.join("; ")
+                ),
+                "say which record by its type, or delete the extra records first",
+            ));
+        }
+    };
+    let kind: RecordType = old.kind.parse().map_err(|_| {
+        Error::invalid(
+            "type",
+            format!(
+                "{name} is a {} record; stackwiz updates A, AAAA, CNAME and TXT",
+                old.kind
+            ),
+        )
+    })?;
+    Ok((old, kind))
 }
 
 pub fn delete(ctx: &Ctx, req: &DnsDelete) -> Result<DnsDeleted> {

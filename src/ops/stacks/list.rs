@@ -1,13 +1,15 @@
 //! `list` and `status`: the stacks in the base dir with their states, from one `docker
 //! compose ls`, and the orphans (containers whose folder is gone); one stack's services.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use super::*;
-use crate::docker::Service;
+use crate::config::Config;
+use crate::docker::{Project, Service};
 use crate::error::Result;
 use crate::ops::{Ctx, Report};
 use crate::stack;
@@ -104,43 +106,7 @@ pub fn list(ctx: &Ctx) -> Result<List> {
         Ok(p) => (Some(p), None),
         Err(e) => (None, Some(format!("stack states unknown: {e}"))),
     };
-    let base = cfg
-        .base_dir
-        .canonicalize()
-        .unwrap_or_else(|_| cfg.base_dir.clone());
-    // The folder of a project whose compose files all lie directly in one folder of the base
-    // dir: only such a project is a stack's (or an orphan). A project that also has files
-    // elsewhere shares its name with something that is not ours.
-    let in_base = |files: &str| -> Option<String> {
-        let mut folder: Option<String> = None;
-        for file in files.split(',') {
-            let dir = Path::new(file).parent()?;
-            if dir.parent()? != base && dir.parent()? != cfg.base_dir {
-                return None;
-            }
-            let name = dir.file_name()?.to_str()?;
-            match &folder {
-                Some(f) if f != name => return None,
-                _ => folder = Some(name.to_string()),
-            }
-        }
-        folder
-    };
-    // One pass over the projects, then one lookup per stack: hundreds of each stay cheap.
-    let mut by_folder: std::collections::HashMap<String, &crate::docker::Project> =
-        std::collections::HashMap::new();
-    for p in projects.iter().flatten() {
-        match in_base(&p.config_files) {
-            Some(folder) => {
-                by_folder.insert(folder, p);
-            }
-            // Older engines may not report config files: match on the project name.
-            None if p.config_files.is_empty() => {
-                by_folder.entry(p.name.clone()).or_insert(p);
-            }
-            None => {}
-        }
-    }
+    let by_folder = by_folder(cfg, projects.iter().flatten());
     let listed = stacks
         .iter()
         .map(|s| ListedStack {
@@ -176,6 +142,51 @@ pub fn list(ctx: &Ctx) -> Result<List> {
         orphans,
         warning,
     })
+}
+
+/// The engine's projects by the base-dir folder they belong to. A project belongs to the
+/// folder that holds all its compose files, directly in the base dir; a project that also
+/// has files elsewhere shares its name with something that is not ours.
+fn by_folder<'a>(
+    cfg: &Config,
+    projects: impl Iterator<Item = &'a Project>,
+) -> HashMap<String, &'a Project> {
+    let base = cfg
+        .base_dir
+        .canonicalize()
+        .unwrap_or_else(|_| cfg.base_dir.clone());
+    // Only a project whose compose files all lie in one folder of the base dir is a stack's
+    // (or an orphan).
+    let in_base = |files: &str| -> Option<String> {
+        let mut folder: Option<String> = None;
+        for file in files.split(',') {
+            let dir = Path::new(file).parent()?;
+            if dir.parent()? != base && dir.parent()? != cfg.base_dir {
+                return None;
+            }
+            let name = dir.file_name()?.to_str()?;
+            match &folder {
+                Some(f) if f != name => return None,
+                _ => folder = Some(name.to_string()),
+            }
+        }
+        folder
+    };
+    // One pass over the projects, then one lookup per stack: hundreds of each stay cheap.
+    let mut by_folder: HashMap<String, &Project> = HashMap::new();
+    for p in projects {
+        match in_base(&p.config_files) {
+            Some(folder) => {
+                by_folder.insert(folder, p);
+            }
+            // Older engines may not report config files: match on the project name.
+            None if p.config_files.is_empty() => {
+                by_folder.entry(p.name.clone()).or_insert(p);
+            }
+            None => {}
+        }
+    }
+    by_folder
 }
 
 #[derive(Debug, Serialize)]
