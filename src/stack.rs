@@ -558,14 +558,19 @@ pub fn scan(cfg: &Config) -> Result<Vec<StackMeta>> {
         Err(e) => return Err(e),
     };
     let mut stacks = Vec::new();
-    for name in base.names()? {
+    for (name, kind) in base.entries()? {
         if validate::stack_name(&name).is_err() {
             continue;
         }
-        if base.kind(&name).ok().flatten() != Some(FileType::Directory) {
+        // The folder entry's own type (no stat), unless the file system does not give one.
+        let kind = match kind {
+            FileType::Unknown => base.kind(&name).ok().flatten(),
+            known => Some(known),
+        };
+        if kind != Some(FileType::Directory) {
             continue;
         }
-        let Ok(text) = base.sub(&name).and_then(|d| d.read_to_string(COMPOSE_FILE)) else {
+        let Some(text) = base.read_beneath(&format!("{name}/{COMPOSE_FILE}")) else {
             continue;
         };
         stacks.push(read_meta(&name, &base.join(&name), &text));
