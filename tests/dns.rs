@@ -1079,6 +1079,8 @@ mod helpers {
         let w = world();
         let ctx = ctx(&w);
         for domain in ["notes.localhost", "notes.home.arpa", "localhost"] {
+            // Only the default domain's zone is searched (for records made with `dns create
+            // LABEL --stack notes`); the special-use name itself never reaches Cloudflare.
             let gone = dns::delete_for_stack(&ctx, "notes", domain).unwrap();
             assert!(gone.zone.is_none() && gone.deleted.is_empty(), "{domain}");
             let err = dns::create_for_stack(&ctx, "notes", domain).unwrap_err();
@@ -1091,6 +1093,18 @@ mod helpers {
                 )
             );
         }
+        let log = w.cf.log();
+        assert!(
+            log.iter().all(|r| r.method == "GET"
+                && !format!("{} {:?}", r.path, r.query).contains("localhost")
+                && !format!("{} {:?}", r.path, r.query).contains("arpa")),
+            "{log:?}"
+        );
+        // Without a default domain a zone could hold, nothing is asked at all.
+        let w = world();
+        let mut local = self::ctx(&w);
+        local.cfg.default_domain = "localhost".into();
+        dns::delete_for_stack(&local, "notes", "notes.localhost").unwrap();
         assert!(w.cf.log().is_empty(), "{:?}", w.cf.log());
     }
 
@@ -1994,6 +2008,36 @@ fn remove_deletes_every_record_of_the_stack_made_with_dns_create_stack() {
             ("TXT".to_string(), "shop.example.com".to_string()),
         ]
     );
+}
+
+#[test]
+fn remove_of_a_localhost_stack_deletes_the_records_it_owns_in_the_default_zone() {
+    support::require_engine();
+    let mut w = world();
+    let net = format!("swt-dnsl-{}", std::process::id());
+    w.env.set("STACKWIZ_DOCKER_NETWORK", &net);
+    w.ok(&[
+        "create",
+        "shop",
+        "--image",
+        "nginx",
+        "--port",
+        "80",
+        "--domain",
+        "shop.localhost",
+    ]);
+    w.ok(&["dns", "create", "www", "--stack", "shop"]);
+    w.ok(&["dns", "create", "api", "--stack", "shopping"]);
+    let out = w.ok(&["remove", "shop", "--yes", "--json"]);
+    let deleted: Vec<String> = out.json()["dns"]["deleted"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no DNS step: {out}"))
+        .iter()
+        .map(|r| r["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(deleted, ["www.example.com"], "{out}");
+    let left: Vec<String> = w.cf.records().into_iter().map(|r| r.name).collect();
+    assert_eq!(left, ["api.example.com"]);
 }
 
 #[test]

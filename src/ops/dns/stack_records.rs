@@ -33,16 +33,25 @@ pub fn create_for_stack(ctx: &Ctx, stack_name: &str, domain: &str) -> Result<Dns
 pub fn delete_for_stack(ctx: &Ctx, stack_name: &str, domain: &str) -> Result<DnsDeleted> {
     crate::validate::stack_name(stack_name)?;
     let name = domain.trim_end_matches('.').to_ascii_lowercase();
-    if !zone_could_exist(domain) {
+    // The default domain's zone too: `dns create LABEL --stack STACK` puts records there,
+    // also for a stack whose own name (`app.localhost`) no zone can hold.
+    let default = checked_host("default_domain", &ctx.cfg.default_domain)
+        .ok()
+        .filter(|d| zone_could_exist(d));
+    let own_zone_possible = zone_could_exist(domain);
+    if !own_zone_possible && default.is_none() {
         return Ok(DnsDeleted::outside_every_zone(name, false));
     }
-    let name = full_name(&ctx.cfg, &absolute(domain))?;
     let cf = Cloudflare::new(&ctx.cfg, &budget(ctx))?;
-    let home = cf.find_zone(&name)?;
+    let (name, home) = if own_zone_possible {
+        let name = full_name(&ctx.cfg, &absolute(domain))?;
+        let home = cf.find_zone(&name)?;
+        (name, home)
+    } else {
+        (name, None)
+    };
     let mut zones: Vec<Zone> = home.iter().cloned().collect();
-    // The default domain's zone too: `dns create LABEL --stack STACK` puts records there.
-    let default = checked_host("default_domain", &ctx.cfg.default_domain).ok();
-    if let Some(default) = default.filter(|d| zone_could_exist(d)) {
+    if let Some(default) = default {
         if let Some(zone) = cf.find_zone(&default)? {
             if !zones.iter().any(|z| z.id == zone.id) {
                 zones.push(zone);

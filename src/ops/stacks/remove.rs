@@ -210,11 +210,15 @@ fn delete_dns(
     meta: &StackMeta,
     mut report: Removed,
 ) -> Result<Removed> {
-    let Some(domain) = meta
-        .domain
-        .as_deref()
-        .filter(|d| !req.keep_dns && crate::ops::dns::zone_could_exist(d))
-    else {
+    // A stack at a name no zone holds (`app.localhost`) may still own records made with
+    // `dns create NAME --stack STACK` in the default domain's zone: asked for when a token
+    // is there to ask with.
+    let asks = |d: &str| {
+        crate::ops::dns::zone_could_exist(d)
+            || (ctx.cfg.token_configured()
+                && crate::ops::dns::zone_could_exist(&ctx.cfg.default_domain))
+    };
+    let Some(domain) = meta.domain.as_deref().filter(|d| !req.keep_dns && asks(d)) else {
         return Ok(report);
     };
     let retry = Next::Confirmed(Box::new(Next::DnsDelete {
