@@ -33,8 +33,9 @@
 //! inherited environment.
 //!
 //! Compose is the v2 plugin when `docker compose` works, else a standalone `docker-compose`.
-//! Read-only queries (`ps`, `compose ls`) call the plugin straight away and probe only when
-//! that fails, so `list` stays one docker process however many stacks there are.
+//! Queries (`ps`, `compose ls`) and the lifecycle operations (`up`, `stop`, `down`, ...)
+//! call the plugin straight away and probe only when that fails, so `list` stays one docker
+//! process however many stacks there are, and `start` costs what `docker compose up` costs.
 
 use std::cell::OnceCell;
 use std::ffi::{OsStr, OsString};
@@ -458,37 +459,59 @@ impl Docker {
         }
     }
 
+    /// A long Compose operation on a stack folder, run plugin-first as [`Docker::plugin_first`]
+    /// does for queries: when all is well (the plugin is installed) it is one docker process.
+    /// Only a failure saying docker does not know `compose` runs the probe, which either
+    /// names the standalone program to run the same operation with, or gives the error the
+    /// probe gives (no Compose at all, a broken plugin).
+    fn compose_long(&self, project: &str, dir: &Path, args: &[&str]) -> Result<String> {
+        let call = |kind: &Compose| {
+            let mut call = self.compose_with(kind, project, dir);
+            call.cmd.args(args);
+            call
+        };
+        if let Some(kind) = self.compose.get() {
+            return self.run_long(call(kind));
+        }
+        match self.run_long(call(&Compose::Plugin)) {
+            Ok(out) => {
+                let _ = self.compose.set(Compose::Plugin);
+                Ok(out)
+            }
+            Err(e) if matches!(&e, Error::Command { stderr, .. } if plugin_missing(stderr)) => {
+                match self.compose_kind()? {
+                    // The probe says the plugin works: the failure was the operation's own.
+                    Compose::Plugin => Err(e),
+                    kind @ Compose::Standalone(_) => self.run_long(call(kind)),
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     pub fn up(&self, project: &str, dir: &Path) -> Result<String> {
-        let mut call = self.compose(project, dir)?;
-        call.cmd.args(["up", "-d"]);
-        self.run_long(call)
+        self.compose_long(project, dir, &["up", "-d"])
     }
 
     pub fn pull(&self, project: &str, dir: &Path) -> Result<String> {
-        let mut call = self.compose(project, dir)?;
-        call.cmd.arg("pull");
-        self.run_long(call)
+        self.compose_long(project, dir, &["pull"])
     }
 
     pub fn stop(&self, project: &str, dir: &Path) -> Result<String> {
-        let mut call = self.compose(project, dir)?;
-        call.cmd.arg("stop");
-        self.run_long(call)
+        self.compose_long(project, dir, &["stop"])
     }
 
     pub fn restart(&self, project: &str, dir: &Path) -> Result<String> {
-        let mut call = self.compose(project, dir)?;
-        call.cmd.arg("restart");
-        self.run_long(call)
+        self.compose_long(project, dir, &["restart"])
     }
 
     pub fn down(&self, project: &str, dir: &Path, volumes: bool) -> Result<String> {
-        let mut call = self.compose(project, dir)?;
-        call.cmd.args(["down", "--remove-orphans"]);
-        if volumes {
-            call.cmd.arg("-v");
-        }
-        self.run_long(call)
+        let args: &[&str] = if volumes {
+            &["down", "--remove-orphans", "-v"]
+        } else {
+            &["down", "--remove-orphans"]
+        };
+        self.compose_long(project, dir, args)
     }
 
     /// `docker compose config -q` on a stack folder: whether Compose accepts its files.

@@ -949,7 +949,8 @@ fn an_unreachable_engine_is_named_and_no_file_is_lost() {
         .fails(1);
     assert!(
         out.stderr.contains(&format!(
-            "error: stack {name} was created at {}, but `docker network ls",
+            "error: stack {name} was created at {}, but `docker compose -p {name} --project-directory {}",
+            env.stack(&name).display(),
             env.stack(&name).display()
         )),
         "{out}"
@@ -1652,4 +1653,149 @@ fn removing_an_orphan_touches_only_its_own_compose_project_and_its_volumes() {
         0
     );
     engine(["compose", "-p", &name, "down", "-v"]);
+}
+
+// ---------------------------------------------------------------------------------------
+// docker calls per command (a fake docker that logs each call)
+
+/// A TestEnv whose docker is a script logging each call (one line) to `bin/calls.log`.
+/// `compose` behaves as `plugin` says: `ok` (v2 installed; `up` fails on the proxy network
+/// until `bin/net` exists, and `network create` makes it), `missing` (docker's answer
+/// when the plugin is not installed; a logging `docker-compose` on PATH instead).
+fn counted(plugin: &str, network_present: bool) -> TestEnv {
+    let mut env = TestEnv::new();
+    let bin = env.path("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let log = bin.join("calls.log");
+    let net = bin.join("net");
+    if network_present {
+        write(&net, "");
+    }
+    let compose = match plugin {
+        "ok" => format!(
+            "*' up -d'*) [ -e '{net}' ] || {{ echo 'network traefik_proxy declared as external, but could not be found' >&2; exit 1; }};;\n\
+             *) ;;",
+            net = net.display()
+        ),
+        _ => "*) echo \"docker: 'compose' is not a docker command.\" >&2; echo \"See 'docker --help'\" >&2; exit 1;;".into(),
+    };
+    write(
+        &bin.join("docker"),
+        &format!(
+            "#!/bin/sh\nprintf 'docker %s\\n' \"$*\" >> '{log}'\n\
+             case \"$1\" in\n\
+             compose) case \" $* \" in\n{compose}\nesac;;\n\
+             network) [ \"$2\" = create ] && : > '{net}';;\n\
+             esac\nexit 0\n",
+            log = log.display(),
+            net = net.display()
+        ),
+    );
+    write(
+        &bin.join("docker-compose"),
+        &format!(
+            "#!/bin/sh\nprintf 'docker-compose %s\\n' \"$*\" >> '{}'\nexit 0\n",
+            log.display()
+        ),
+    );
+    chmod_x(&bin.join("docker"));
+    chmod_x(&bin.join("docker-compose"));
+    let path = format!("{}:{}", bin.display(), env.var("PATH").unwrap_or_default());
+    env.set("STACKWIZ_DOCKER", bin.join("docker"))
+        .set("PATH", path)
+        .set("STACKWIZ_DOCKER_NETWORK", "traefik_proxy")
+        .set("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .unset("DOCKER_CONFIG");
+    env.cmd(["create", "web", "--image", "nginx", "--port", "80"])
+        .ok();
+    env
+}
+
+/// The calls logged since the last look, each as `docker ARGS` with the stack's flags
+/// (`-p web --project-directory DIR -f FILE`) left out; the log is emptied.
+fn calls(env: &TestEnv) -> Vec<String> {
+    let log = env.path("bin/calls.log");
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let _ = std::fs::remove_file(&log);
+    let dir = env.stack("web");
+    let flags = format!(
+        " -p web --project-directory {} -f {}",
+        dir.display(),
+        dir.join("docker-compose.yml").display()
+    );
+    text.lines().map(|l| l.replace(&flags, "")).collect()
+}
+
+#[test]
+fn each_lifecycle_command_is_one_docker_call_when_all_is_well() {
+    let env = counted("ok", true);
+    assert_eq!(calls(&env), Vec::<String>::new(), "create calls no docker");
+    for (command, call) in [
+        ("start", "docker compose up -d"),
+        ("stop", "docker compose stop"),
+        ("restart", "docker compose restart"),
+        ("down", "docker compose down --remove-orphans"),
+    ] {
+        env.cmd([command, "web"]).ok();
+        assert_eq!(calls(&env), [call], "{command}");
+    }
+    env.cmd(["update", "web"]).ok();
+    assert_eq!(
+        calls(&env),
+        ["docker compose pull", "docker compose up -d"],
+        "update"
+    );
+    env.cmd(["remove", "web", "--yes"]).ok();
+    assert_eq!(calls(&env), ["docker compose down --remove-orphans"]);
+}
+
+#[test]
+fn start_creates_the_missing_proxy_network_when_up_reports_it_then_starts_again() {
+    let env = counted("ok", false);
+    let _ = calls(&env);
+    let out = env.cmd(["start", "web", "--json"]).ok().json();
+    assert_eq!(out["network_created"], true, "{out:#}");
+    assert_eq!(
+        calls(&env),
+        [
+            "docker compose up -d",
+            "docker network create traefik_proxy",
+            "docker compose up -d"
+        ]
+    );
+    env.cmd(["start", "web"]).ok();
+    assert_eq!(calls(&env), ["docker compose up -d"]);
+}
+
+#[test]
+fn without_the_plugin_the_standalone_docker_compose_runs_the_command() {
+    let env = counted("missing", true);
+    let _ = calls(&env);
+    env.cmd(["start", "web"]).ok();
+    assert_eq!(
+        calls(&env),
+        [
+            "docker compose up -d",
+            "docker compose version",
+            "docker-compose up -d"
+        ]
+    );
+    env.cmd(["stop", "web"]).ok();
+    assert_eq!(
+        calls(&env),
+        [
+            "docker compose stop",
+            "docker compose version",
+            "docker-compose stop"
+        ]
+    );
+    env.cmd(["remove", "web", "--yes"]).ok();
+    assert_eq!(
+        calls(&env),
+        [
+            "docker compose down --remove-orphans",
+            "docker compose version",
+            "docker-compose down --remove-orphans"
+        ]
+    );
 }

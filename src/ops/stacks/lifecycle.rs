@@ -1,5 +1,5 @@
 //! start, stop, restart, down and update of one stack; starting creates the proxy network
-//! first when the stack joins it.
+//! when Compose reports it missing, then starts once more.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -52,29 +52,30 @@ pub(super) fn start_stack(ctx: &Ctx, name: &str, path: &Path) -> Result<(bool, S
     start_with(ctx, &ctx.docker(), name, path)
 }
 
-/// Create the proxy network if the stack joins it and it is missing, then `up -d`. Compose
-/// is looked for first, so a missing Compose changes nothing on the engine.
+/// `up -d`; when Compose says the proxy network is missing (the stack joins it as an
+/// external network), create it and `up -d` once more. The common case (the network is
+/// there) is one docker process, and a missing Compose fails before anything changes on
+/// the engine.
 fn start_with(ctx: &Ctx, docker: &Docker, name: &str, path: &Path) -> Result<(bool, String)> {
-    docker.compose_kind()?;
-    let compose = stack::read_in(path, stack::COMPOSE_FILE)?;
-    let created = if names_network(&compose, &ctx.cfg.network) {
-        docker.ensure_network(&ctx.cfg.network)?
-    } else {
-        false
-    };
-    let output = scrubbed(path, docker.up(name, path))?;
-    Ok((created, output))
+    let network = &ctx.cfg.network;
+    let first = docker.up(name, path);
+    if matches!(&first, Err(Error::Command { stderr, .. }) if network_missing(stderr, network)) {
+        docker.network_create(network)?;
+        let output = scrubbed(path, docker.up(name, path))?;
+        return Ok((true, output));
+    }
+    Ok((false, scrubbed(path, first)?))
 }
 
-/// Whether a compose file names `network` (`name: NETWORK` under `networks:`). A plain
-/// line match: the templates declare the proxy network that way, and a false "no" only
-/// means Compose reports the missing network itself.
-fn names_network(compose: &str, network: &str) -> bool {
-    compose.lines().any(|line| {
-        let line = line.split(" #").next().unwrap_or(line).trim();
-        line.strip_prefix("name:")
-            .map(|v| v.trim().trim_matches(|c| c == '"' || c == '\''))
-            == Some(network)
+/// Whether Compose failed because `network` is declared external but does not exist
+/// (v2: `network NAME declared as external, but could not be found`; v1 says `Network`).
+/// Any other missing network is not ours to create: Compose's error (and its hint) stands.
+fn network_missing(stderr: &str, network: &str) -> bool {
+    stderr.lines().any(|line| {
+        line.contains("declared as external, but could not be found")
+            && line.split_whitespace().any(|w| {
+                w.trim_matches(|c: char| matches!(c, '"' | '\'' | '`' | ':' | '.' | ',')) == network
+            })
     })
 }
 
@@ -146,15 +147,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_proxy_network_is_found_by_its_name_line() {
-        let compose = "services:\n  a:\n    image: x\nnetworks:\n  default:\n    name: proxy\n    external: true\n";
-        assert!(names_network(compose, "proxy"));
-        assert!(names_network("    name: \"proxy\"  # shared\n", "proxy"));
-        assert!(!names_network(compose, "prox"));
-        assert!(!names_network(compose, "proxy-2"));
-        assert!(!names_network(
-            "networks:\n  default:\n    driver: bridge\n",
+    fn only_the_proxy_network_reported_missing_is_created() {
+        let v2 = "network proxy declared as external, but could not be found\n";
+        assert!(network_missing(v2, "proxy"));
+        assert!(network_missing(
+            "Network proxy declared as external, but could not be found. Please create the \
+             network manually using `docker network create proxy` and try again.\n",
             "proxy"
         ));
+        assert!(!network_missing(v2, "prox"));
+        assert!(!network_missing(
+            "network other declared as external, but could not be found\n",
+            "proxy"
+        ));
+        assert!(!network_missing(
+            "network proxy-2 declared as external, but could not be found\n",
+            "proxy"
+        ));
+        assert!(!network_missing("proxy: no such image\n", "proxy"));
     }
 }
