@@ -115,6 +115,10 @@ pub struct Project {
 struct Call {
     cmd: Command,
     gate: Scrubber,
+    /// A first `docker compose` call made before Compose was probed: docker's own "no such
+    /// command" lines are kept back from our stderr (they are not the user's problem when
+    /// the standalone program then does the job); anything else releases them.
+    unprobed: bool,
 }
 
 impl Call {
@@ -122,6 +126,7 @@ impl Call {
         Call {
             cmd,
             gate: Scrubber::none(),
+            unprobed: false,
         }
     }
 }
@@ -296,7 +301,11 @@ impl Docker {
         let gate = read_env_file(&dir.join(crate::stack::ENV_FILE))
             .map(|text| crate::envfile::scrubber(&text, &[project]))
             .unwrap_or_default();
-        Call { cmd, gate }
+        Call {
+            cmd,
+            gate,
+            unprobed: false,
+        }
     }
 
     /// A query: captured, within the deadline; a non-zero exit is an error.
@@ -350,7 +359,11 @@ impl Docker {
     /// stdout is closed. In the last three cases the child's tree is killed and reaped
     /// before this returns.
     fn exec(&self, call: Call, budget: Budget, sink: Sink, show_stderr: bool) -> Result<Finished> {
-        let Call { mut cmd, gate } = call;
+        let Call {
+            mut cmd,
+            gate,
+            unprobed,
+        } = call;
         let line = command_line(&cmd);
         if self.cancel.is_cancelled() {
             return Err(Error::Cancelled { command: line });
@@ -369,6 +382,7 @@ impl Docker {
             stderr: Vec::new(),
             out_gate: LineGate::default(),
             err_gate: LineGate::default(),
+            held: unprobed.then(Vec::new),
         };
         let deadline = |heard: bool| match budget {
             Budget::Query => Some(started + self.timeout),
@@ -473,7 +487,11 @@ impl Docker {
         if let Some(kind) = self.compose.get() {
             return self.run_long(call(kind));
         }
-        match self.run_long(call(&Compose::Plugin)) {
+        let first = Call {
+            unprobed: true,
+            ..call(&Compose::Plugin)
+        };
+        match self.run_long(first) {
             Ok(out) => {
                 let _ = self.compose.set(Compose::Plugin);
                 Ok(out)
@@ -701,6 +719,8 @@ struct Pump<'a> {
     stderr: Vec<u8>,
     out_gate: LineGate,
     err_gate: LineGate,
+    /// Stderr kept back while it is only docker's "no such command" (see [`Call::unprobed`]).
+    held: Option<Vec<u8>>,
 }
 
 impl Pump<'_> {
@@ -806,7 +826,7 @@ impl Pump<'_> {
                     None => {
                         err = None;
                         let rest = self.err_gate.finish(self.gate);
-                        self.show(&rest);
+                        self.show_err(&rest);
                     }
                 }
             }
@@ -862,8 +882,21 @@ impl Pump<'_> {
         }
         if self.show_stderr {
             let lines = self.err_gate.push(self.gate, chunk);
-            self.show(&lines);
+            self.show_err(&lines);
         }
+    }
+
+    /// Show stderr lines, unless they are held back (and still only docker's chatter).
+    fn show_err(&mut self, bytes: &[u8]) {
+        let Some(held) = &mut self.held else {
+            return self.show(bytes);
+        };
+        held.extend_from_slice(bytes);
+        if String::from_utf8_lossy(held).lines().all(docker_chatter) {
+            return;
+        }
+        let held = self.held.take().unwrap_or_default();
+        self.show(&held);
     }
 
     fn show(&self, bytes: &[u8]) {
@@ -1041,6 +1074,16 @@ fn plugin_missing(stderr: &str) -> bool {
         || stderr.contains("is not a docker command")
         || stderr.contains("unknown shorthand flag")
         || stderr.contains("unknown flag")
+}
+
+/// A line docker prints around "no such command": the reason, its usage line, or where to
+/// read more.
+fn docker_chatter(line: &str) -> bool {
+    let line = line.trim();
+    line.is_empty()
+        || plugin_missing(line)
+        || line.contains("docker --help")
+        || line.starts_with("Usage:  docker ")
 }
 
 /// `docker compose ls --format json`: one JSON array (empty output when there is nothing).
@@ -1472,6 +1515,16 @@ mod tests {
             "Cannot connect to the Docker daemon at unix:///x.sock. Is the docker daemon running?"
         ));
         assert!(!plugin_missing("no configuration file provided: not found"));
+        for line in [
+            "unknown shorthand flag: 'p' in -p",
+            "",
+            "Usage:  docker [OPTIONS] COMMAND [ARG...]",
+            "Run 'docker --help' for more information",
+            "See 'docker --help'",
+        ] {
+            assert!(docker_chatter(line), "{line:?}");
+        }
+        assert!(!docker_chatter("no configuration file provided: not found"));
     }
 
     #[test]

@@ -1771,7 +1771,11 @@ fn start_creates_the_missing_proxy_network_when_up_reports_it_then_starts_again(
 fn without_the_plugin_the_standalone_docker_compose_runs_the_command() {
     let env = counted("missing", true);
     let _ = calls(&env);
-    env.cmd(["start", "web"]).ok();
+    let out = env.cmd(["start", "web"]).ok();
+    assert!(
+        !out.stderr.contains("docker"),
+        "docker's \"not a docker command\" is kept back:\n{out}"
+    );
     assert_eq!(
         calls(&env),
         [

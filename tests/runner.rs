@@ -181,7 +181,14 @@ fn a_silent_engine_ends_every_command_within_the_deadline_naming_it_and_leaves_n
 
     let out = bounded(env.cmd(["remove", "app", "--yes"]));
     assert_eq!(out.code, 1, "{out}");
-    silent(&out, "compose version");
+    silent(
+        &out,
+        &format!(
+            "compose -p app --project-directory {} -f {}/docker-compose.yml down --remove-orphans",
+            dir.display(),
+            dir.display()
+        ),
+    );
     assert!(
         env.stack("app").join(".env").exists(),
         "nothing may be lost"
