@@ -7,10 +7,13 @@
 //! malformed body becomes a clear error instead of a panic. The token is held as a
 //! [`Secret`] and handed only to `http`, which puts it in the Authorization header.
 //!
-//! Zone lookups are cached for 300 s in-process (the MCP server is long-lived) and on disk
-//! in `{cache_dir}/zones.json` (mode 0600, written atomically), so cron runs of
-//! `dns sync` don't repeat them. The cache is an optimisation: a cache that cannot be read
-//! or written is ignored.
+//! Zones are cached BY ZONE for 300 s, in-process (the MCP server is long-lived) and on disk
+//! in `{cache_dir}/zones.json` (mode 0600): a host is matched against the known zone names
+//! as suffixes (longest first) before the API is asked, so every name in a known zone costs
+//! no lookup. The file is read once per client and written once, when the client is dropped
+//! at the end of the operation, atomically and only if a zone was learned. An old
+//! host-keyed file (version 1) is read by the zone name each entry holds. The cache is an
+//! optimisation: a cache that cannot be read or written is ignored.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -141,13 +144,25 @@ pub struct TokenStatus {
     pub status: String,
 }
 
-/// A Cloudflare API client for one operation.
+/// A Cloudflare API client for one operation. Its one HTTP agent keeps the connection
+/// open between requests; its zone cache is written back when it is dropped.
 pub struct Cloudflare {
     http: http::Client,
     api: String,
     token: Secret,
     zone_id: Option<String>,
     cache_file: PathBuf,
+    known: Mutex<Known>,
+}
+
+/// The zones this client knows (zone name -> zone and when it was learned), loaded from the
+/// disk cache on the first lookup, and the names it asked about that are no zone.
+#[derive(Default)]
+struct Known {
+    loaded: bool,
+    zones: HashMap<String, (Zone, SystemTime)>,
+    not_zones: std::collections::HashSet<String>,
+    dirty: bool,
 }
 
 impl Cloudflare {
@@ -163,6 +178,7 @@ impl Cloudflare {
             token: token.secret.clone(),
             zone_id: dns.zone_id.clone(),
             cache_file: dns.cache_dir.join("zones.json"),
+            known: Mutex::new(Known::default()),
         })
     }
 
@@ -195,19 +211,26 @@ impl Cloudflare {
             }));
         }
         let host = host.trim_end_matches('.').to_ascii_lowercase();
-        if let Some(zone) = self.cached(&host) {
+        let candidates = suffixes(&host);
+        // Longest known zone first; then ask about the longer names not yet ruled out.
+        if let Some(zone) = candidates.iter().find_map(|name| self.cached(name)) {
             return Ok(Some(zone));
         }
-        // Full name first, so the first hit is the longest.
-        for suffix in suffixes(&host) {
+        for suffix in candidates {
+            if self.ruled_out(&suffix) {
+                continue;
+            }
             let query = [("name", suffix.clone()), ("per_page", "50".to_string())];
             let (zones, _): (Vec<Zone>, _) = self.call(Method::Get, "/zones", &query, None)?;
-            if let Some(zone) = zones
+            match zones
                 .into_iter()
                 .find(|z| z.shown().eq_ignore_ascii_case(&suffix))
             {
-                self.remember(&host, &zone);
-                return Ok(Some(zone));
+                Some(zone) => {
+                    self.remember(&suffix, &zone);
+                    return Ok(Some(zone));
+                }
+                None => self.rule_out(&suffix),
             }
         }
         Ok(None)
@@ -341,51 +364,114 @@ impl Cloudflare {
         })
     }
 
-    fn cached(&self, host: &str) -> Option<Zone> {
+    /// The known zone called `name`, if learned less than [`ZONE_CACHE_TTL`] ago.
+    fn cached(&self, name: &str) -> Option<Zone> {
         let now = SystemTime::now();
         let fresh = |at: SystemTime| now.duration_since(at).is_ok_and(|age| age < ZONE_CACHE_TTL);
-        let key = (self.api.clone(), host.to_string());
-        if let Some((zone, at)) = memory().lock().ok()?.get(&key) {
+        let mut known = self.known.lock().ok()?;
+        if !known.loaded {
+            known.loaded = true;
+            self.load(&mut known);
+        }
+        if let Some((zone, at)) = known.zones.get(name) {
             if fresh(*at) {
                 return Some(zone.clone());
             }
         }
-        let file = read_cache_file(&self.cache_file);
-        let entry = file.zones.get(host).filter(|e| e.api == self.api)?;
-        let at = UNIX_EPOCH + Duration::from_secs(entry.at);
+        let key = (self.api.clone(), name.to_string());
+        let (zone, at) = memory().lock().ok()?.get(&key).cloned()?;
         if !fresh(at) {
             return None;
         }
-        let zone = Zone {
-            id: entry.id.clone(),
-            name: Some(entry.name.clone()),
-        };
-        memory().lock().ok()?.insert(key, (zone.clone(), at));
+        known.zones.insert(name.to_string(), (zone.clone(), at));
         Some(zone)
     }
 
-    fn remember(&self, host: &str, zone: &Zone) {
+    /// The disk cache's zones of this API, once per client.
+    fn load(&self, known: &mut Known) {
+        for (name, entry) in read_cache_file(&self.cache_file).zones {
+            if entry.api != self.api {
+                continue;
+            }
+            let at = UNIX_EPOCH + Duration::from_secs(entry.at);
+            let zone = Zone {
+                id: entry.id,
+                name: Some(name.clone()),
+            };
+            match known.zones.get(&name) {
+                Some((_, seen)) if *seen >= at => {}
+                _ => {
+                    known.zones.insert(name, (zone, at));
+                }
+            }
+        }
+    }
+
+    fn ruled_out(&self, name: &str) -> bool {
+        self.known.lock().is_ok_and(|k| k.not_zones.contains(name))
+    }
+
+    fn rule_out(&self, name: &str) {
+        if let Ok(mut known) = self.known.lock() {
+            known.not_zones.insert(name.to_string());
+        }
+    }
+
+    fn remember(&self, name: &str, zone: &Zone) {
         let now = SystemTime::now();
         if let Ok(mut mem) = memory().lock() {
-            mem.insert((self.api.clone(), host.to_string()), (zone.clone(), now));
+            mem.insert((self.api.clone(), name.to_string()), (zone.clone(), now));
         }
-        let secs = now
+        if let Ok(mut known) = self.known.lock() {
+            known.zones.insert(name.to_string(), (zone.clone(), now));
+            known.dirty = true;
+        }
+    }
+
+    /// Write the zones learned back to the disk cache: once, at the end of the operation,
+    /// merged with what the file holds now (another run may have written it), stale entries
+    /// dropped. Best effort: a read-only cache dir costs a zone lookup next time.
+    fn save(&self) {
+        let Ok(known) = self.known.lock() else { return };
+        if !known.dirty {
+            return;
+        }
+        let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
+        let fresh = |at: u64| now.saturating_sub(at) < ZONE_CACHE_TTL.as_secs();
         let mut file = read_cache_file(&self.cache_file);
-        file.zones
-            .retain(|_, e| secs.saturating_sub(e.at) < ZONE_CACHE_TTL.as_secs());
-        file.version = 1;
-        let entry = CacheEntry {
-            api: self.api.clone(),
-            id: zone.id.clone(),
-            name: zone.shown().into(),
-            at: secs,
-        };
-        file.zones.insert(host.to_string(), entry);
-        // Best effort: a read-only cache dir costs a zone lookup next time, nothing else.
+        file.zones.retain(|_, e| fresh(e.at));
+        for (name, (zone, at)) in &known.zones {
+            let at = at
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
+            if !fresh(at)
+                || file
+                    .zones
+                    .get(name)
+                    .is_some_and(|e| e.api == self.api && e.at >= at)
+            {
+                continue;
+            }
+            let entry = CacheEntry {
+                api: self.api.clone(),
+                id: zone.id.clone(),
+                name: name.clone(),
+                at,
+            };
+            file.zones.insert(name.clone(), entry);
+        }
+        file.version = CACHE_VERSION;
         let _ = write_cache_file(&self.cache_file, &file);
+    }
+}
+
+impl Drop for Cloudflare {
+    fn drop(&mut self) {
+        self.save();
     }
 }
 
@@ -529,7 +615,10 @@ fn memory() -> &'static Mutex<MemoryCache> {
     CACHE.get_or_init(|| Mutex::new(HashMap::new()))
 }
 
-/// `zones.json`: hostname → the zone found for it, when, and from which API.
+/// The format of `zones.json`: 2 keys entries by zone name; 1 keyed them by host name.
+const CACHE_VERSION: u32 = 2;
+
+/// `zones.json`: zone name -> the zone's id, when it was learned, and from which API.
 #[derive(Default, Deserialize, Serialize)]
 struct CacheFile {
     #[serde(default)]
@@ -542,16 +631,36 @@ struct CacheFile {
 struct CacheEntry {
     api: String,
     id: String,
+    /// The zone's name (in version 1, where the key was a host, the zone holding it).
     name: String,
     /// Seconds since the epoch.
     at: u64,
 }
 
+/// The cache, keyed by zone name whatever version the file is: a version-1 file (host
+/// name -> zone) is re-keyed by the zone name each entry holds. Unreadable is empty.
 fn read_cache_file(path: &PathBuf) -> CacheFile {
-    std::fs::read(path)
+    let file: CacheFile = std::fs::read(path)
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default()
+        .unwrap_or_default();
+    let mut zones = BTreeMap::new();
+    for (_, e) in file.zones {
+        let name = e.name.trim_end_matches('.').to_ascii_lowercase();
+        if name.is_empty() {
+            continue;
+        }
+        match zones.get(&name) {
+            Some(CacheEntry { at, .. }) if *at >= e.at => {}
+            _ => {
+                zones.insert(name.clone(), CacheEntry { name, ..e });
+            }
+        }
+    }
+    CacheFile {
+        version: CACHE_VERSION,
+        zones,
+    }
 }
 
 /// Write to a private temporary file beside the cache, then rename over it: readers see

@@ -127,7 +127,10 @@ fn create_again_is_unchanged_without_a_write_or_a_zone_lookup() {
         0o600
     );
     let text = std::fs::read_to_string(&cache).unwrap();
-    assert!(text.contains("app.example.com") && !text.contains(TOKEN));
+    assert!(
+        text.contains("\"example.com\"") && !text.contains(TOKEN),
+        "{text}"
+    );
 }
 
 #[test]
@@ -595,6 +598,83 @@ fn the_longest_zone_wins_and_a_zone_id_skips_the_lookup() {
     );
 }
 
+/// How many times a run of `args` renamed a file over `zones.json` (each write of the cache
+/// is a private temporary file renamed into place), counted with strace.
+fn cache_writes(w: &World, args: &[&str]) -> usize {
+    let trace = w.env.path("trace");
+    let bin = env!("CARGO_BIN_EXE_stackwiz");
+    let mut all = vec!["-f", "-qq", "-e", "trace=rename,renameat,renameat2", "-o"];
+    let trace_arg = trace.display().to_string();
+    all.push(&trace_arg);
+    all.push(bin);
+    all.extend_from_slice(args);
+    no_token(w.env.program("strace", &all).ok());
+    std::fs::read_to_string(&trace)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("zones.json\"") && !l.contains("resumed"))
+        .count()
+}
+
+#[test]
+fn a_cold_sync_of_twenty_stacks_in_one_zone_asks_for_the_zone_once_and_writes_the_cache_once() {
+    let w = world();
+    for i in 0..20 {
+        stack(&w, &format!("s{i}"), &format!("s{i}.example.com"));
+    }
+    assert_eq!(cache_writes(&w, &["dns", "sync"]), 1);
+    // s0.example.com (no zone), example.com (the zone), then its stackwiz records.
+    assert!(w.cf.log().len() <= 3, "{:?}", w.cf.log());
+    assert_eq!(w.cf.zone_lookups(), 2);
+    w.cf.clear_log();
+    assert_eq!(
+        cache_writes(&w, &["dns", "sync"]),
+        0,
+        "a warm run learns nothing and writes nothing"
+    );
+    assert_eq!(w.cf.zone_lookups(), 0);
+}
+
+#[test]
+fn a_warm_create_of_a_new_name_in_a_known_zone_costs_two_requests() {
+    let w = world();
+    w.ok(&["dns", "create", "app"]);
+    w.cf.clear_log();
+    w.ok(&["dns", "create", "blog.example.com", "--value", IP]);
+    // The list of that name, then the POST; the zone is known by suffix.
+    assert_eq!(w.cf.zone_lookups(), 0, "{:?}", w.cf.log());
+    assert!(w.cf.log().len() <= 2, "{:?}", w.cf.log());
+    assert!(w.cf.record("A", "blog.example.com").is_some());
+}
+
+#[test]
+fn an_old_host_keyed_cache_is_read_by_its_zone_and_a_broken_one_is_ignored() {
+    let w = world();
+    w.ok(&["dns", "create", "app"]);
+    let cache = w.env.path("cache/stackwiz/zones.json");
+    let now: Value = serde_json::from_str(&std::fs::read_to_string(&cache).unwrap()).unwrap();
+    assert_eq!(now["version"], 2);
+    // What version 1 wrote: host name -> the zone holding it.
+    let entry = now["zones"]["example.com"].clone();
+    assert_eq!(entry["name"], "example.com");
+    let old = serde_json::json!({"version": 1, "zones": {"app.example.com": entry}});
+    support::write(&cache, &old.to_string());
+    w.cf.clear_log();
+    w.ok(&["dns", "create", "blog.example.com", "--value", IP]);
+    assert_eq!(w.cf.zone_lookups(), 0, "{:?}", w.cf.log());
+    for broken in [
+        "",
+        "{",
+        "[]",
+        "{\"version\":1,\"zones\":{\"a\":{\"id\":1}}}",
+    ] {
+        support::write(&cache, broken);
+        w.cf.clear_log();
+        w.ok(&["dns", "list", "--name", "blog"]);
+        assert_eq!(w.cf.zone_lookups(), 2, "{broken:?} is ignored");
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // HTTP behaviour
 
@@ -654,6 +734,8 @@ fn server_errors_and_slow_answers_are_retried() {
     // Per-request limit 10 s at scale 0.1 = 1 s (budget 3 s); the first answer takes 5 s.
     w.env.set("STACKWIZ_HTTP_TIME_SCALE", "0.1");
     w.cf.clear_log();
+    // A cold zone cache again, so the slow answer is the first zone lookup's.
+    std::fs::remove_file(w.env.path("cache/stackwiz/zones.json")).unwrap();
     w.cf.fault(Fault::Delay(Duration::from_secs(5)));
     let started = Instant::now();
     w.ok(&["dns", "list", "--name", "slow"]);
