@@ -271,6 +271,12 @@ pub fn run(cli: Cli) -> Result<()> {
             let cfg = Config::load(&cli.overrides())?;
             return write_stdout(crate::mcp::print_config(*client, &cfg)?.as_bytes());
         }
+        // The server answers its first requests before it needs the owner, the token or
+        // the signal handler; it sets them up at its first operation.
+        Command::Mcp(_) => {
+            let cfg = Config::load_deferring(&cli.overrides())?;
+            return crate::mcp::run(Ctx::new(cfg, Stream::Capture));
+        }
         _ => {}
     }
     let cfg = Config::load(&cli.overrides())?;
@@ -353,8 +359,7 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Dns(cmd) => dns::run(&ctx, cmd, json),
         Command::Ip(args) => dns::run_ip(&ctx, args, json),
-        Command::Mcp(_) => crate::mcp::run(ctx),
-        Command::Completions { .. } | Command::Man => {
+        Command::Completions { .. } | Command::Man | Command::Mcp(_) => {
             unreachable!("handled before loading the configuration")
         }
     }

@@ -50,7 +50,7 @@ fn key_names(keys: &[(&str, Kind)]) -> String {
     keys.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", ")
 }
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(super) struct ConfigFile {
     pub(super) path: Option<PathBuf>,
     pub(super) found_by: String,

@@ -116,6 +116,8 @@ pub struct Config {
     pub entries: Vec<Entry>,
     /// Things the user should know about the resolution (printed to stderr by the CLI).
     pub warnings: Vec<String>,
+    /// What [`Config::finish`] has yet to resolve (the owner and the token).
+    pending: Option<Box<resolve::Pending>>,
 }
 
 impl Config {
@@ -123,6 +125,13 @@ impl Config {
     pub fn load(overrides: &Overrides) -> Result<Config> {
         refuse_non_utf8(std::env::vars_os(), overrides)?;
         Config::resolve(overrides, &Env::from_process())
+    }
+
+    /// [`Config::load`] without the owner and the token, for the MCP server (see
+    /// [`Config::resolve_deferring`]).
+    pub fn load_deferring(overrides: &Overrides) -> Result<Config> {
+        refuse_non_utf8(std::env::vars_os(), overrides)?;
+        Config::resolve_deferring(overrides, &Env::from_process())
     }
 
     /// The folder where removed stacks are moved.

@@ -10,8 +10,36 @@ use super::{Config, DnsConfig, Entry, Env, Overrides, Token};
 use super::{DEFAULT_CF_API_URL, DEFAULT_IP_SERVICES, HTTP_TIME_SCALE_VAR, MIN_HTTP_TIME_SCALE};
 use crate::error::{Error, Result};
 
+/// What [`Config::resolve_deferring`] leaves for [`Config::finish`]: the owner (an NSS
+/// look-up of the user and the `docker` group) and the token (Traefik's `.env` among its
+/// sources), with the environment and config file they are resolved from.
+#[derive(Clone)]
+pub(super) struct Pending {
+    env: Env,
+    file: ConfigFile,
+    token_file: Option<TokenFile>,
+    /// Where the owner's entries go in the listing (the token's go before `config_file`).
+    owner_at: usize,
+}
+
+impl std::fmt::Debug for Pending {
+    // The environment may hold a token: never shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Pending")
+    }
+}
+
 impl Config {
     pub fn resolve(overrides: &Overrides, env: &Env) -> Result<Config> {
+        let mut cfg = Config::resolve_deferring(overrides, env)?;
+        cfg.finish();
+        Ok(cfg)
+    }
+
+    /// Resolves and checks every setting but the owner and the token, which need NSS and
+    /// Traefik's `.env` and are wanted only by operations: the MCP server answers its first
+    /// requests without them. [`Config::finish`] resolves them.
+    pub fn resolve_deferring(overrides: &Overrides, env: &Env) -> Result<Config> {
         let file = ConfigFile::find_and_read(overrides, env)?;
         let mut r = Resolver {
             env,
@@ -19,8 +47,7 @@ impl Config {
             entries: Vec::new(),
         };
         let folders = folders(&mut r, overrides)?;
-        let mut warnings = Vec::new();
-        let (default_user, default_group) = owner(&mut r, &mut warnings);
+        let owner_at = r.entries.len();
         let proxy = proxy(&mut r, overrides)?;
         let docker = r.pick("docker", None, "STACKWIZ_DOCKER", || "docker".into());
         let context = r.pick_opt(
@@ -33,7 +60,7 @@ impl Config {
             .read_only
             .then(|| ("--read-only", "true".to_string()));
         let read_only = r.pick_bool("read_only", read_only_flag, "STACKWIZ_READ_ONLY")?;
-        let dns = dns(&mut r, &folders.base_dir)?;
+        let (dns, token_file) = dns(&mut r)?;
         let mut entries = r.entries;
         entries.push(Entry {
             key: "config_file",
@@ -49,8 +76,8 @@ impl Config {
             base_dir: folders.base_dir,
             templates_dir: folders.templates_dir,
             scripts_dir: folders.scripts_dir,
-            default_user,
-            default_group,
+            default_user: String::new(),
+            default_group: String::new(),
             default_domain: proxy.default_domain,
             network: proxy.network,
             entrypoint: proxy.entrypoint,
@@ -62,10 +89,45 @@ impl Config {
             docker_config: env.get("DOCKER_CONFIG").map(String::from),
             dns,
             read_only,
-            config_file: file.path,
+            config_file: file.path.clone(),
             entries,
-            warnings,
+            warnings: Vec::new(),
+            pending: Some(Box::new(Pending {
+                env: env.clone(),
+                file,
+                token_file,
+                owner_at,
+            })),
         })
+    }
+
+    /// Resolves what [`Config::resolve_deferring`] left: the owner and the token, their
+    /// entries put where `stackwiz config` lists them. Does nothing the second time.
+    pub fn finish(&mut self) {
+        let Some(p) = self.pending.take() else {
+            return;
+        };
+        let mut r = Resolver {
+            env: &p.env,
+            file: &p.file,
+            entries: Vec::new(),
+        };
+        let (default_user, default_group) = owner(&mut r, &mut self.warnings);
+        let owner_entries = std::mem::take(&mut r.entries);
+        let (token, token_problem) = token(&mut r, p.token_file.as_ref(), &self.base_dir);
+        let before_config_file = self.entries.len().saturating_sub(1);
+        self.entries
+            .splice(before_config_file..before_config_file, r.entries);
+        self.entries.splice(p.owner_at..p.owner_at, owner_entries);
+        self.default_user = default_user;
+        self.default_group = default_group;
+        self.dns.token = token;
+        self.dns.token_problem = token_problem;
+    }
+
+    /// Whether [`Config::finish`] is still to run.
+    pub fn is_deferred(&self) -> bool {
+        self.pending.is_some()
     }
 }
 
@@ -183,8 +245,9 @@ fn proxy(r: &mut Resolver, overrides: &Overrides) -> Result<Proxy> {
     })
 }
 
-/// The `[dns]` settings, the test-only time scale, the cache folder and the token.
-fn dns(r: &mut Resolver, base_dir: &Path) -> Result<DnsConfig> {
+/// The `[dns]` settings, the test-only time scale, the cache folder and where the token file
+/// is (the token itself is for [`Config::finish`]).
+fn dns(r: &mut Resolver) -> Result<(DnsConfig, Option<TokenFile>)> {
     let env = r.env;
     let api_url = r.pick("dns.api_url", None, "STACKWIZ_CF_API_URL", || {
         DEFAULT_CF_API_URL.into()
@@ -210,16 +273,15 @@ fn dns(r: &mut Resolver, base_dir: &Path) -> Result<DnsConfig> {
         .or_else(|| env.get("HOME").map(|h| Path::new(h).join(".cache")))
         .unwrap_or_else(|| PathBuf::from("/tmp"))
         .join("stackwiz");
-    let (token, token_problem) = token(r, token_file.as_ref(), base_dir);
     let ip_services = ip_services
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(String::from)
         .collect();
-    Ok(DnsConfig {
-        token,
-        token_problem,
+    let dns = DnsConfig {
+        token: None,
+        token_problem: None,
         api_url: api_url.trim_end_matches('/').to_string(),
         ip_services,
         public_ip,
@@ -228,7 +290,8 @@ fn dns(r: &mut Resolver, base_dir: &Path) -> Result<DnsConfig> {
         zone_id,
         cache_dir,
         http_time_scale,
-    })
+    };
+    Ok((dns, token_file))
 }
 
 /// `STACKWIZ_HTTP_TIME_SCALE`, a testing aid from the environment only (listed only when

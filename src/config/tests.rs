@@ -556,3 +556,45 @@ fn every_given_setting_knows_its_variable() {
         serde_json::json!({"key": "context", "value": "remote", "source": "flag --context"})
     );
 }
+
+#[test]
+fn the_deferred_parts_wait_for_finish_and_then_match_a_full_resolve() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("traefik")).unwrap();
+    std::fs::write(
+        dir.path().join("traefik/.env"),
+        "CF_DNS_API_TOKEN=tok-traefik\n",
+    )
+    .unwrap();
+    let base = dir.path().display().to_string();
+    let env = Env::from_pairs([
+        ("HOME", "/nonexistent-stackwiz-home"),
+        ("STACKWIZ_BASE_DIR", base.as_str()),
+        ("STACKWIZ_DEFAULT_USER", "alice"),
+        ("STACKWIZ_DEFAULT_GROUP", "staff"),
+    ]);
+    let mut lazy = Config::resolve_deferring(&Overrides::default(), &env).unwrap();
+    assert!(lazy.is_deferred());
+    assert!(lazy.dns.token.is_none() && lazy.default_user.is_empty());
+    // The Traefik .env is read at finish, not before.
+    std::fs::write(
+        dir.path().join("traefik/.env"),
+        "CF_DNS_API_TOKEN=tok-later\n",
+    )
+    .unwrap();
+    lazy.finish();
+    assert!(!lazy.is_deferred());
+    assert_eq!(lazy.token().unwrap().secret.expose(), "tok-later");
+    assert_eq!(
+        (lazy.default_user.as_str(), lazy.default_group.as_str()),
+        ("alice", "staff")
+    );
+    let full = Config::resolve(&Overrides::default(), &env).unwrap();
+    let listing = |c: &Config| -> Vec<(String, String, String)> {
+        c.entries
+            .iter()
+            .map(|e| (e.key.to_string(), e.value.clone(), e.source.clone()))
+            .collect()
+    };
+    assert_eq!(listing(&lazy), listing(&full));
+}

@@ -40,6 +40,7 @@ pub struct Token {
 pub(super) const TRAEFIK_ENV: &str = "traefik/.env";
 
 /// A token file setting: the path and where it was set.
+#[derive(Clone)]
 pub(super) struct TokenFile {
     pub(super) path: PathBuf,
     pub(super) source: String,

@@ -15,7 +15,7 @@
 //! an `initialize` first (`ping` excepted, which the handshake era allows before it).
 //! `ping` exists only in the handshake era: 2026-07-28 removed it, so there it is -32601.
 
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
@@ -189,6 +189,11 @@ pub struct McpServer {
     catalog: &'static Catalog,
     /// The version `initialize` agreed on, once one has been answered.
     handshake: Mutex<Option<&'static str>>,
+    /// `base`'s configuration with its deferred parts resolved, made at the first request
+    /// that runs an operation (the lifecycle methods and the lists need none of it).
+    full: OnceLock<crate::config::Config>,
+    /// The `tools/list` result, built when first asked: it is fixed for the process.
+    tool_list: OnceLock<Value>,
 }
 
 impl McpServer {
@@ -197,6 +202,8 @@ impl McpServer {
             base,
             catalog,
             handshake: Mutex::new(None),
+            full: OnceLock::new(),
+            tool_list: OnceLock::new(),
         }
     }
 
@@ -208,9 +215,27 @@ impl McpServer {
         *self.handshake.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The whole configuration. The first call resolves what the server deferred (the
+    /// owner, the token), logs its warnings, and starts the signal handler that stops the
+    /// docker children operations start.
+    fn config(&self) -> &crate::config::Config {
+        self.full.get_or_init(|| {
+            let mut cfg = self.base.cfg.clone();
+            if cfg.is_deferred() {
+                let known = cfg.warnings.len();
+                cfg.finish();
+                for warning in &cfg.warnings[known..] {
+                    super::log(format_args!("warning: {warning}"));
+                }
+                crate::cli::signals::install();
+            }
+            cfg
+        })
+    }
+
     /// The context of one request: the server's configuration, the request's own token.
     fn ctx(&self, cancel: &Cancel) -> Ctx {
-        let mut ctx = Ctx::new(self.base.cfg.clone(), self.base.stream);
+        let mut ctx = Ctx::new(self.config().clone(), self.base.stream);
         ctx.cancel = cancel.clone();
         ctx
     }
@@ -277,8 +302,13 @@ impl McpServer {
 
     fn list_tools(&self, params: &Map<String, Value>) -> Result<Value, ResponseError> {
         no_cursor(params)?;
-        let tools: Vec<Value> = self.visible_tools().map(tool_json).collect();
-        Ok(json!({ "tools": tools }))
+        Ok(self
+            .tool_list
+            .get_or_init(|| {
+                let tools: Vec<Value> = self.visible_tools().map(tool_json).collect();
+                json!({ "tools": tools })
+            })
+            .clone())
     }
 
     fn call_tool(&self, params: &Map<String, Value>, ctx: &Ctx) -> Result<Value, ResponseError> {
