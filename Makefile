@@ -48,8 +48,8 @@ lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets --locked -- -D warnings
 
-# TODO(bench owner): the benchmarks (speed and memory of list, create and the MCP
-# server) go in tests/bench.sh or tests/bench/run.sh; without either, `cargo bench`.
+# Every figure beside its floor from the same run, written to BENCHMARKS.md
+# (tests/bench/run.sh; the private engine's env.sh when present, else the machine's engine).
 bench:
 	if [ -f tests/bench.sh ]; then bash tests/bench.sh; \
 	elif [ -f tests/bench/run.sh ]; then bash tests/bench/run.sh; \
